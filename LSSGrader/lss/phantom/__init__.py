@@ -1,0 +1,1 @@
+"""Synthetic lumbar spine MRI phantom: 3D anatomy with pathology, rendered as DICOM with exact ground truth."""

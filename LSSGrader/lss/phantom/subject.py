@@ -1,0 +1,304 @@
+"""A phantom subject: anatomy dimensions, curvature, pose and per-level pathology, drawn from a seed.
+
+Pathology is drawn per level toward an *intended* grade for each region (so that a batch follows the
+target prevalence), but the grade stored as ground truth is always the one measured afterwards on the
+rendered geometry (``lss.phantom.grading``). The intended grades are kept only as a diagnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lss.model.vocabulary import Level, Side
+
+VERTEBRAE = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5")
+DISCS = ("T10/T11", "T11/T12", "T12/L1", "L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1")
+
+# Reference-study test-set prevalence (normal, mild, moderate, severe), DESIGN issue "phantom".
+TARGET_PREVALENCE = {
+    "central_canal": (0.82, 0.15, 0.02, 0.01),
+    "lateral_recess": (0.61, 0.23, 0.08, 0.08),
+    "neural_foramen": (0.72, 0.15, 0.07, 0.06),
+}
+ENRICHED_PREVALENCE = {name: (0.35, 0.25, 0.2, 0.2) for name in TARGET_PREVALENCE}
+# Relative likelihood of stenosis per level, L1/L2 … L5/S1 (degeneration concentrates at L4/L5, L3/L4).
+LEVEL_WEIGHT = np.array([0.45, 0.75, 1.2, 1.6, 1.0])
+
+
+@dataclass
+class Vertebra:
+    """One vertebra in straightened coordinates (mm)."""
+
+    name: str
+    w_bottom: float
+    w_top: float
+    half_width: float  # body, along u
+    half_depth: float  # body, along v
+    canal_half_width: float  # half the interpedicular distance
+    canal_depth: float  # posterior body wall to inner lamina at the midline
+    pedicle_length: float
+    pedicle_width: float
+    recess_depth: float  # nominal lateral recess depth at the disc below
+    v_shift: float = 0.0  # anterior translation from spondylolisthesis (negative = anterior)
+
+    @property
+    def height(self) -> float:
+        """Body height along w."""
+        return self.w_top - self.w_bottom
+
+    @property
+    def posterior_wall(self) -> float:
+        """v of the posterior vertebral body wall."""
+        return self.v_shift + 0.8 * self.half_depth
+
+    @property
+    def pedicle_centre_w(self) -> float:
+        """w of the pedicle's centre (pedicles arise from the upper body)."""
+        return self.w_top - 0.36 * self.height
+
+
+@dataclass
+class Disc:
+    """One intervertebral disc between ``upper`` and ``lower`` vertebra (the sacrum is 'S1')."""
+
+    name: str
+    level: Level | None
+    w_bottom: float
+    w_top: float
+    degeneration: float  # 0 healthy … 1 severely degenerated (nucleus T2 signal and height fall)
+
+    @property
+    def height(self) -> float:
+        """Disc height along w."""
+        return self.w_top - self.w_bottom
+
+    @property
+    def w_mid(self) -> float:
+        """w of the disc's mid-plane."""
+        return 0.5 * (self.w_bottom + self.w_top)
+
+
+@dataclass
+class LevelPathology:
+    """Degenerative changes at one lumbar level; sided values are keyed by the patient's side."""
+
+    level: Level
+    bulge: float = 0.0  # circumferential posterior bulge beyond the body margin, mm
+    central_herniation: float = 0.0  # depth of a midline protrusion, mm
+    paracentral_herniation: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
+    foraminal_herniation: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
+    flavum_thickening: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
+    facet_hypertrophy: dict[Side, float] = field(default_factory=lambda: {Side.LEFT: 0.0, Side.RIGHT: 0.0})
+    listhesis: float = 0.0  # anterior slip of the upper vertebra, mm
+    height_loss: float = 0.0  # fraction of disc height lost
+    intended: dict[str, int] = field(default_factory=dict)  # diagnostic only, never ground truth
+
+    def to_dict(self) -> dict:
+        """JSON-able description of the pathology."""
+        sided = {s.value: 0.0 for s in (Side.LEFT, Side.RIGHT)}
+        return {
+            "bulge_mm": round(self.bulge, 3),
+            "central_herniation_mm": round(self.central_herniation, 3),
+            "paracentral_herniation_mm": {**sided, **{k.value: round(v, 3) for k, v in self.paracentral_herniation.items()}},
+            "foraminal_herniation_mm": {**sided, **{k.value: round(v, 3) for k, v in self.foraminal_herniation.items()}},
+            "flavum_thickening_mm": {k.value: round(v, 3) for k, v in self.flavum_thickening.items()},
+            "facet_hypertrophy_mm": {k.value: round(v, 3) for k, v in self.facet_hypertrophy.items()},
+            "listhesis_mm": round(self.listhesis, 3),
+            "disc_height_loss": round(self.height_loss, 3),
+            "intended_grades": dict(self.intended),
+        }
+
+
+@dataclass
+class Subject:
+    """Everything needed to paint one subject's anatomy."""
+
+    seed: int
+    size: float
+    lordosis_deg: float
+    sacral_slope_deg: float
+    trefoil: float  # 0 round … 1 trefoil canal
+    narrow_canal: float  # 1 normal, < 1 congenitally narrow
+    sac_fill: float  # thecal sac size relative to the canal
+    root_area_l1: float  # cauda equina cross-sectional area at L1/L2, mm²
+    subcutaneous_fat: float
+    body_half_width: float
+    body_depth_anterior: float
+    marrow_fat: float  # 0 … 1, fraction of fatty marrow islands
+    vertebrae: list[Vertebra]
+    discs: list[Disc]
+    pathology: dict[Level, LevelPathology]
+    roll_deg: float = 0.0
+    pitch_deg: float = 0.0
+    yaw_deg: float = 0.0
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def vertebra(self, name: str) -> Vertebra:
+        """The vertebra of that name (e.g. 'L4')."""
+        return next(v for v in self.vertebrae if v.name == name)
+
+    def disc(self, level: Level) -> Disc:
+        """The disc at a lumbar level."""
+        return next(d for d in self.discs if d.level is level)
+
+    def level_vertebrae(self, level: Level) -> tuple[Vertebra, Vertebra | None]:
+        """(upper, lower) vertebrae of a level; the lower is None at L5/S1 (the sacrum)."""
+        upper = self.vertebra(level.upper_vertebra)
+        lower = None if level is Level.L5_S1 else self.vertebra(level.lower_vertebra)
+        return upper, lower
+
+    def describe(self) -> dict:
+        """JSON-able summary of the subject's parameters."""
+        return {
+            "size": round(self.size, 3),
+            "lordosis_deg": round(self.lordosis_deg, 2),
+            "sacral_slope_deg": round(self.sacral_slope_deg, 2),
+            "canal_shape_trefoil": round(self.trefoil, 3),
+            "congenital_narrow_canal_factor": round(self.narrow_canal, 3),
+            "pose_deg": {"roll": round(self.roll_deg, 2), "pitch": round(self.pitch_deg, 2), "yaw": round(self.yaw_deg, 2)},
+            "disc_degeneration": {d.name: round(d.degeneration, 3) for d in self.discs},
+            "pathology": {level.value: p.to_dict() for level, p in self.pathology.items()},
+        }
+
+
+def sample_subject(rng: np.random.Generator, seed: int, prevalence: dict[str, tuple[float, ...]] | None = None
+                   ) -> Subject:
+    """Draw one subject: anatomy variation, then pathology toward intended grades from ``prevalence``."""
+    prevalence = prevalence or TARGET_PREVALENCE
+    size = float(rng.normal(1.0, 0.06))
+    narrow = float(rng.uniform(0.72, 0.85)) if rng.random() < 0.12 else 1.0
+    pathology = {level: _sample_level_pathology(rng, level, prevalence, narrow) for level in Level}
+    discs = _sample_discs(rng, size, pathology)
+    vertebrae = _stack_vertebrae(rng, size, narrow, discs, pathology)
+    return Subject(
+        seed=seed,
+        size=size,
+        lordosis_deg=float(rng.uniform(38, 62)),
+        sacral_slope_deg=float(rng.uniform(32, 46)),
+        trefoil=float(rng.uniform(0.0, 1.0)),
+        narrow_canal=narrow,
+        sac_fill=float(rng.uniform(0.92, 1.02)),
+        root_area_l1=float(rng.uniform(55, 70)),
+        subcutaneous_fat=float(rng.uniform(8, 38)),
+        body_half_width=float(rng.uniform(135, 175)) * size,
+        body_depth_anterior=float(rng.uniform(150, 210)) * size,
+        marrow_fat=float(rng.uniform(0.05, 0.45)),
+        vertebrae=vertebrae,
+        discs=discs,
+        pathology=pathology,
+        roll_deg=float(rng.normal(0, 2.0)),
+        pitch_deg=float(rng.normal(0, 2.5)),
+        yaw_deg=float(rng.normal(0, 3.0)),
+        offset=(float(rng.normal(0, 6)), float(rng.normal(0, 10)), float(rng.normal(0, 15))),
+    )
+
+
+def _intended_grade(rng: np.random.Generator, probabilities: tuple[float, ...], level: Level) -> int:
+    weight = LEVEL_WEIGHT[level.index]
+    abnormal = np.array(probabilities[1:]) * weight
+    total = abnormal.sum()
+    if total > 0.97:
+        abnormal *= 0.97 / total
+    p = np.concatenate([[1.0 - abnormal.sum()], abnormal])
+    return int(rng.choice(4, p=p))
+
+
+def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: dict[str, tuple[float, ...]],
+                            narrow: float) -> LevelPathology:
+    """Pathology magnitudes that tend to produce the intended grades (calibrated against lss.phantom.grading)."""
+    path = LevelPathology(level)
+    canal = _intended_grade(rng, prevalence["central_canal"], level)
+    recess = {side: _intended_grade(rng, prevalence["lateral_recess"], level) for side in (Side.LEFT, Side.RIGHT)}
+    foramen = {side: _intended_grade(rng, prevalence["neural_foramen"], level) for side in (Side.LEFT, Side.RIGHT)}
+    path.intended = {"central_canal": canal, **{f"lateral_recess_{s.value}": g for s, g in recess.items()},
+                     **{f"neural_foramen_{s.value}": g for s, g in foramen.items()}}
+
+    # Central canal: the dural sac loses area to an anterior disc and posterior flavum / facets.
+    loss = [rng.uniform(0.0, 0.22), rng.uniform(0.44, 0.56), rng.uniform(0.60, 0.68), rng.uniform(0.76, 0.86)][canal]
+    if narrow < 1.0:
+        loss = max(0.0, loss - 0.25)
+    anterior_share = rng.uniform(0.45, 0.9)
+    sac_depth = 12.5 * narrow
+    path.bulge = float(rng.uniform(0.0, 1.2))
+    path.central_herniation = float(max(0.0, loss * anterior_share * sac_depth * 1.55 + 1.5 - path.bulge))
+    posterior = loss * (1 - anterior_share) * sac_depth * 1.2
+    for side in (Side.LEFT, Side.RIGHT):
+        path.flavum_thickening[side] = float(posterior + rng.uniform(0.0, 0.6))
+
+    # Lateral recess: facet (superior articular process) and paracentral disc narrow the recess.
+    for side, grade in recess.items():
+        facet = [rng.uniform(0.0, 0.8), rng.uniform(1.8, 2.6), rng.uniform(3.2, 3.9), rng.uniform(4.6, 5.8)][grade]
+        share = rng.uniform(0.0, 0.5) if grade else 0.0
+        path.facet_hypertrophy[side] = float(facet * (1 - share))
+        path.paracentral_herniation[side] = float(facet * share * 1.2)
+
+    # Neural foramen: disc height loss (vertical), foraminal disc and facet (transverse).
+    height = [rng.uniform(0.0, 0.12), 0.0, 0.0, 0.0]
+    for side, grade in foramen.items():
+        if grade == 0:
+            path.foraminal_herniation[side] = float(rng.uniform(0.0, 1.0))
+            continue
+        vertical_first = rng.random() < 0.5
+        if grade == 1 and vertical_first:
+            height.append(rng.uniform(0.38, 0.5))
+        elif grade == 1:
+            path.foraminal_herniation[side] = float(rng.uniform(2.6, 3.4))
+        elif grade == 2:
+            height.append(rng.uniform(0.38, 0.48))
+            path.foraminal_herniation[side] = float(rng.uniform(2.6, 3.2))
+        else:
+            height.append(rng.uniform(0.45, 0.55))
+            path.foraminal_herniation[side] = float(rng.uniform(4.5, 6.0))
+    path.height_loss = float(max(height))
+    if level in (Level.L4_L5, Level.L3_L4) and rng.random() < 0.06:
+        path.listhesis = float(rng.uniform(3.0, 7.0))
+    return path
+
+
+def _sample_discs(rng: np.random.Generator, size: float, pathology: dict[Level, LevelPathology]) -> list[Disc]:
+    nominal = (5.5, 6.0, 7.0, 8.5, 9.5, 10.5, 11.5, 11.0)
+    discs = []
+    for name, height in zip(DISCS, nominal):
+        level = next((lv for lv in Level if lv.value == name), None)
+        loss = pathology[level].height_loss if level else 0.0
+        degeneration = float(np.clip(loss * 1.6 + rng.uniform(0.0, 0.35), 0.0, 1.0))
+        discs.append(Disc(name, level, 0.0, height * size * (1.0 - loss) * rng.uniform(0.93, 1.07), degeneration))
+    return discs
+
+
+def _stack_vertebrae(rng: np.random.Generator, size: float, narrow: float, discs: list[Disc],
+                     pathology: dict[Level, LevelPathology]) -> list[Vertebra]:
+    """Stack discs and vertebrae upward from the sacral endplate (w = 0)."""
+    heights = dict(zip(VERTEBRAE, (21.0, 22.0, 23.5, 25.0, 26.5, 27.0, 27.0, 26.0)))
+    half_widths = dict(zip(VERTEBRAE, (15.0, 16.0, 18.0, 20.0, 21.5, 23.0, 24.0, 25.0)))
+    half_depths = dict(zip(VERTEBRAE, (13.0, 13.5, 14.0, 14.5, 15.5, 16.0, 16.5, 16.5)))
+    canal_half = dict(zip(VERTEBRAE, (8.5, 9.0, 10.0, 11.0, 11.5, 12.0, 12.5, 13.0)))
+    canal_depth = dict(zip(VERTEBRAE, (15.5, 16.0, 16.5, 17.5, 17.0, 16.5, 16.5, 17.0)))
+    pedicle_width = dict(zip(VERTEBRAE, (6.0, 6.5, 7.0, 7.5, 8.0, 9.0, 10.0, 12.0)))
+    vertebrae: list[Vertebra] = []
+    w = 0.0
+    shift = 0.0
+    for disc, name in zip(reversed(discs), reversed(VERTEBRAE)):
+        disc.w_bottom, disc.w_top = w, w + disc.height
+        if disc.level is not None:
+            shift -= pathology[disc.level].listhesis
+        w = disc.w_top
+        height = heights[name] * size * rng.uniform(0.95, 1.05)
+        vertebrae.append(Vertebra(
+            name=name,
+            w_bottom=w,
+            w_top=w + height,
+            half_width=half_widths[name] * size * rng.uniform(0.95, 1.05),
+            half_depth=half_depths[name] * size * rng.uniform(0.95, 1.05),
+            canal_half_width=canal_half[name] * size * rng.uniform(0.95, 1.05),
+            canal_depth=canal_depth[name] * size * narrow * rng.uniform(0.95, 1.05),
+            pedicle_length=8.0 * size * narrow * rng.uniform(0.9, 1.1),
+            pedicle_width=pedicle_width[name] * size * rng.uniform(0.9, 1.1),
+            recess_depth=6.8 * size * rng.uniform(0.9, 1.1),
+            v_shift=shift,
+        ))
+        w += height
+    vertebrae.reverse()
+    return vertebrae

@@ -1,0 +1,51 @@
+# LSS developer tasks. Every target that runs code creates .venv first if it is missing.
+#   make test    run the pytest suite        make demo    synthetic study + graded preview
+#   make lint    ruff over the sources       make bench   benchmarks (if present)
+#   make venv    (re)install the environment make clean   remove generated files
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+VENV_PIP := $(VENV)/bin/pip
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+INSTALLED_STAMP := $(VENV)/.installed
+DEMO_DIR := demo_output
+
+.PHONY: venv test lint demo bench clean cmake-sync
+
+venv: $(INSTALLED_STAMP)
+
+# Reinstalls whenever pyproject.toml changes (new or changed dependencies).
+$(INSTALLED_STAMP): pyproject.toml
+	@if [ ! -x $(VENV_PYTHON) ]; then $(PYTHON) -m venv $(VENV); fi
+	$(VENV_PIP) install --upgrade pip
+	$(VENV_PIP) install $(TORCH_PINS)
+	$(VENV_PIP) install -e '.[ml,test]'
+	@touch $@
+
+test: venv
+	$(VENV_PYTHON) -m pytest Testing -q
+
+lint: venv
+	$(VENV)/bin/ruff check LSSGrader LSSTraining Testing Resources
+
+demo: venv
+	$(VENV)/bin/lss phantom --out $(DEMO_DIR)/study --studies 1 --seed 7 --preview
+	@echo "Synthetic study written to: $(DEMO_DIR)/study"
+	@echo "Preview image(s):"
+	@find $(DEMO_DIR)/study -name '*.png' -print | sort
+
+bench: venv
+	@if [ -f Testing/benchmarks/run_all.py ]; then \
+		$(VENV_PYTHON) Testing/benchmarks/run_all.py; \
+	else \
+		echo "No benchmarks yet (Testing/benchmarks/run_all.py is missing)."; \
+	fi
+
+cmake-sync:
+	$(PYTHON) tools/sync_cmake_lists.py
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache build
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -type d -name '*.egg-info' -print -exec rm -rf {} +
