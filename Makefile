@@ -27,7 +27,7 @@ test: venv
 	$(VENV_PYTHON) -m pytest Testing -q
 
 lint: venv
-	$(VENV)/bin/ruff check LSSGrader LSSTraining Testing Resources
+	$(VENV)/bin/ruff check LSSGrader LSSTraining Testing Resources tools
 
 demo: venv
 	$(VENV)/bin/lss phantom --out $(DEMO_DIR)/study --studies 1 --seed 7 --preview

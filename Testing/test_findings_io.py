@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
 from lss.model.findings_io import (
     SCHEMA_NAME,

@@ -10,6 +10,7 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+
 from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Level
 from lss.phantom.dicom_writer import (
@@ -104,7 +105,7 @@ def test_files_are_valid_mr_images_of_one_study(profile_name: str, tmp_path: Pat
     assert len(files) == 5 + 3
     assert sorted(s.path for _, slices in written.values() for s in slices) == files
     datasets = [pydicom.dcmread(path) for path in files]
-    for path, ds in zip(files, datasets):
+    for path, ds in zip(files, datasets, strict=True):
         assert path.read_bytes()[128:132] == b"DICM"
         assert ds.file_meta.TransferSyntaxUID == EXPLICIT_VR_LITTLE_ENDIAN
         assert ds.file_meta.MediaStorageSOPClassUID == ds.SOPClassUID == MR_IMAGE_STORAGE
@@ -155,7 +156,7 @@ def test_pixels_round_trip_within_one_stored_unit(profile_name: str, tmp_path: P
             value = ds.pixel_array * float(ds.get("RescaleSlope", 1.0)) + float(ds.get("RescaleIntercept", 0.0))
             signal = series.stacks[written_slice.stack_index].pixels[written_slice.slice_index].astype(np.float64)
             error = np.abs(value - signal * written_slice.value_scale)
-            assert np.max(error) <= slope * 0.5 + 1e-3  # rounding (DS-rounded slope) to the nearest stored unit, nothing worse
+            assert np.max(error) <= slope * 0.5 + 1e-3  # nearest stored unit (slope is DS-rounded)
             brightest = max(brightest, float(ds.pixel_array.max()))
         assert brightest == vendor.stored_max  # the series' brightest pixel uses the vendor's full range
     assert intercept == 0.0
@@ -235,7 +236,9 @@ def test_same_seed_gives_identical_uids_and_files(tmp_path: Path) -> None:
         uids_a = [(s.series_instance_uid, s.sop_instance_uid, s.path.name) for s in first[number][1]]
         uids_b = [(s.series_instance_uid, s.sop_instance_uid, s.path.name) for s in second[number][1]]
         assert uids_a == uids_b
-        assert all(a.path.read_bytes() == b.path.read_bytes() for a, b in zip(first[number][1], second[number][1]))
+        assert all(
+            a.path.read_bytes() == b.path.read_bytes() for a, b in zip(first[number][1], second[number][1], strict=True)
+        )
 
 
 def test_mismatched_pixels_are_refused(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ MODULE = Path(__file__).resolve().parent.parent / "LSSGrader"
 def main() -> None:
     """List every .py file of the bundled engine in the module's CMakeLists.txt."""
     cmake = MODULE / "CMakeLists.txt"
-    files = sorted(p.relative_to(MODULE).as_posix() for p in (MODULE / "lss").rglob("*.py") if "__pycache__" not in p.parts)
+    files = sorted(
+        p.relative_to(MODULE).as_posix() for p in (MODULE / "lss").rglob("*.py") if "__pycache__" not in p.parts
+    )
     block = "set(MODULE_PYTHON_SCRIPTS\n  ${MODULE_NAME}.py\n" + "".join(f"  {f}\n" for f in files) + "  )"
     text = re.sub(r"set\(MODULE_PYTHON_SCRIPTS\n.*?\n  \)", lambda _: block, cmake.read_text(), count=1, flags=re.S)
     cmake.write_text(text)

@@ -118,7 +118,7 @@ class StackGeometry:
         """4×4 matrix mapping homogeneous (col, row, slice, 1) to RAS, as Slicer's IJKToRAS expects."""
         return LPS_TO_RAS @ self.index_to_lps_affine()
 
-    def subset(self, slice_indices: list[int]) -> "StackGeometry":
+    def subset(self, slice_indices: list[int]) -> StackGeometry:
         """The geometry of a subset of the slices, in the given order."""
         return StackGeometry(
             self.slice_origins[list(slice_indices)],

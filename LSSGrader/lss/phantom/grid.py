@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -21,7 +21,7 @@ class LabelGrid:
 
     @classmethod
     def empty(cls, u_range: tuple[float, float], v_range: tuple[float, float], w_range: tuple[float, float],
-              step: float, fill: int) -> "LabelGrid":
+              step: float, fill: int) -> LabelGrid:
         """A grid covering the given ranges, filled with one label."""
         shape = tuple(int(np.ceil((hi - lo) / step)) + 1 for lo, hi in (u_range, v_range, w_range))
         return cls((u_range[0], v_range[0], w_range[0]), step, np.full(shape, fill, dtype=np.uint8))
@@ -67,10 +67,14 @@ class LabelGrid:
     def indices(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flat index of the nearest grid point of each coordinate and whether it lies inside the grid."""
         shape = self.labels.shape
-        inside = np.ones(np.shape(u), dtype=bool)
-        flat = np.zeros(np.shape(u), dtype=np.int64)
+        out_shape = np.broadcast_shapes(np.shape(u), np.shape(v), np.shape(w))
+        inside = np.ones(out_shape, dtype=bool)
+        flat = np.zeros(out_shape, dtype=np.int64)
         for dim, values in enumerate((u, v, w)):
-            index = np.rint((values - self.origin[dim]) / self.step).astype(np.int64)
+            if shape[dim] == 1:  # a single slab: every coordinate maps to it
+                continue
+            index = np.rint((np.asarray(values, np.float32) - np.float32(self.origin[dim])) / np.float32(self.step))
+            index = index.astype(np.int32)
             inside &= (index >= 0) & (index < shape[dim])
             np.clip(index, 0, shape[dim] - 1, out=index)
             flat = flat * shape[dim] + index

@@ -26,7 +26,7 @@ class SpineCurve:
     angle: np.ndarray  # tangent angle from the superior axis, positive = tilted posteriorly going up
 
     @classmethod
-    def from_curvature(cls, w_min: float, w_max: float, curvature: "callable", step: float = 0.25) -> "SpineCurve":
+    def from_curvature(cls, w_min: float, w_max: float, curvature: callable, step: float = 0.25) -> SpineCurve:
         """Integrate a curvature profile κ(w) (rad/mm, positive bends the top posteriorly); w=0 at the origin."""
         w = np.arange(w_min, w_max + step, step)
         kappa = curvature(w)
@@ -86,7 +86,7 @@ class ProjectionTable:
 
     @classmethod
     def build(cls, curve: SpineCurve, y_range: tuple[float, float], z_range: tuple[float, float],
-              step: float = 0.25) -> "ProjectionTable":
+              step: float = 0.25) -> ProjectionTable:
         """Tabulate ``curve.project`` over a body-frame sagittal rectangle."""
         ys = np.arange(y_range[0], y_range[1] + step, step)
         zs = np.arange(z_range[0], z_range[1] + step, step)
@@ -96,8 +96,8 @@ class ProjectionTable:
 
     def lookup(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(v, w, inside) by nearest-cell lookup; points outside the table get inside=False."""
-        iy = np.rint((y - self.y0) / self.step).astype(np.int32)
-        iz = np.rint((z - self.z0) / self.step).astype(np.int32)
+        iy = np.rint((y - np.float32(self.y0)) * np.float32(1.0 / self.step)).astype(np.int32)
+        iz = np.rint((z - np.float32(self.z0)) * np.float32(1.0 / self.step)).astype(np.int32)
         ny, nz = self.v.shape
         inside = (iy >= 0) & (iy < ny) & (iz >= 0) & (iz < nz)
         np.clip(iy, 0, ny - 1, out=iy)

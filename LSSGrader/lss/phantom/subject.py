@@ -101,8 +101,14 @@ class LevelPathology:
         return {
             "bulge_mm": round(self.bulge, 3),
             "central_herniation_mm": round(self.central_herniation, 3),
-            "paracentral_herniation_mm": {**sided, **{k.value: round(v, 3) for k, v in self.paracentral_herniation.items()}},
-            "foraminal_herniation_mm": {**sided, **{k.value: round(v, 3) for k, v in self.foraminal_herniation.items()}},
+            "paracentral_herniation_mm": {
+                **sided,
+                **{k.value: round(v, 3) for k, v in self.paracentral_herniation.items()},
+            },
+            "foraminal_herniation_mm": {
+                **sided,
+                **{k.value: round(v, 3) for k, v in self.foraminal_herniation.items()},
+            },
             "flavum_thickening_mm": {k.value: round(v, 3) for k, v in self.flavum_thickening.items()},
             "facet_hypertrophy_mm": {k.value: round(v, 3) for k, v in self.facet_hypertrophy.items()},
             "listhesis_mm": round(self.listhesis, 3),
@@ -143,11 +149,9 @@ class Subject:
         """The disc at a lumbar level."""
         return next(d for d in self.discs if d.level is level)
 
-    def level_vertebrae(self, level: Level) -> tuple[Vertebra, Vertebra | None]:
-        """(upper, lower) vertebrae of a level; the lower is None at L5/S1 (the sacrum)."""
-        upper = self.vertebra(level.upper_vertebra)
-        lower = None if level is Level.L5_S1 else self.vertebra(level.lower_vertebra)
-        return upper, lower
+    def level_vertebrae(self, level: Level) -> tuple[Vertebra, Vertebra]:
+        """(upper, lower) vertebrae of a level; the lower of L5/S1 is the sacrum's first segment."""
+        return self.vertebra(level.upper_vertebra), self.vertebra(level.lower_vertebra)
 
     def describe(self) -> dict:
         """JSON-able summary of the subject's parameters."""
@@ -157,14 +161,19 @@ class Subject:
             "sacral_slope_deg": round(self.sacral_slope_deg, 2),
             "canal_shape_trefoil": round(self.trefoil, 3),
             "congenital_narrow_canal_factor": round(self.narrow_canal, 3),
-            "pose_deg": {"roll": round(self.roll_deg, 2), "pitch": round(self.pitch_deg, 2), "yaw": round(self.yaw_deg, 2)},
+            "pose_deg": {
+                "roll": round(self.roll_deg, 2),
+                "pitch": round(self.pitch_deg, 2),
+                "yaw": round(self.yaw_deg, 2),
+            },
             "disc_degeneration": {d.name: round(d.degeneration, 3) for d in self.discs},
             "pathology": {level.value: p.to_dict() for level, p in self.pathology.items()},
         }
 
 
-def sample_subject(rng: np.random.Generator, seed: int, prevalence: dict[str, tuple[float, ...]] | None = None
-                   ) -> Subject:
+def sample_subject(
+    rng: np.random.Generator, seed: int, prevalence: dict[str, tuple[float, ...]] | None = None
+) -> Subject:
     """Draw one subject: anatomy variation, then pathology toward intended grades from ``prevalence``."""
     prevalence = prevalence or TARGET_PREVALENCE
     size = float(rng.normal(1.0, 0.06))
@@ -205,15 +214,19 @@ def _intended_grade(rng: np.random.Generator, probabilities: tuple[float, ...], 
     return int(rng.choice(4, p=p))
 
 
-def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: dict[str, tuple[float, ...]],
-                            narrow: float) -> LevelPathology:
+def _sample_level_pathology(
+    rng: np.random.Generator, level: Level, prevalence: dict[str, tuple[float, ...]], narrow: float
+) -> LevelPathology:
     """Pathology magnitudes that tend to produce the intended grades (calibrated against lss.phantom.grading)."""
     path = LevelPathology(level)
     canal = _intended_grade(rng, prevalence["central_canal"], level)
     recess = {side: _intended_grade(rng, prevalence["lateral_recess"], level) for side in (Side.LEFT, Side.RIGHT)}
     foramen = {side: _intended_grade(rng, prevalence["neural_foramen"], level) for side in (Side.LEFT, Side.RIGHT)}
-    path.intended = {"central_canal": canal, **{f"lateral_recess_{s.value}": g for s, g in recess.items()},
-                     **{f"neural_foramen_{s.value}": g for s, g in foramen.items()}}
+    path.intended = {
+        "central_canal": canal,
+        **{f"lateral_recess_{s.value}": g for s, g in recess.items()},
+        **{f"neural_foramen_{s.value}": g for s, g in foramen.items()},
+    }
 
     # Central canal: the dural sac loses area to an anterior disc and posterior flavum / facets.
     loss = [rng.uniform(0.0, 0.22), rng.uniform(0.44, 0.56), rng.uniform(0.60, 0.68), rng.uniform(0.76, 0.86)][canal]
@@ -260,7 +273,7 @@ def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: 
 def _sample_discs(rng: np.random.Generator, size: float, pathology: dict[Level, LevelPathology]) -> list[Disc]:
     nominal = (5.5, 6.0, 7.0, 8.5, 9.5, 10.5, 11.5, 11.0)
     discs = []
-    for name, height in zip(DISCS, nominal):
+    for name, height in zip(DISCS, nominal, strict=True):
         level = next((lv for lv in Level if lv.value == name), None)
         loss = pathology[level].height_loss if level else 0.0
         degeneration = float(np.clip(loss * 1.6 + rng.uniform(0.0, 0.35), 0.0, 1.0))
@@ -268,37 +281,55 @@ def _sample_discs(rng: np.random.Generator, size: float, pathology: dict[Level, 
     return discs
 
 
-def _stack_vertebrae(rng: np.random.Generator, size: float, narrow: float, discs: list[Disc],
-                     pathology: dict[Level, LevelPathology]) -> list[Vertebra]:
+def _stack_vertebrae(
+    rng: np.random.Generator, size: float, narrow: float, discs: list[Disc], pathology: dict[Level, LevelPathology]
+) -> list[Vertebra]:
     """Stack discs and vertebrae upward from the sacral endplate (w = 0)."""
-    heights = dict(zip(VERTEBRAE, (21.0, 22.0, 23.5, 25.0, 26.5, 27.0, 27.0, 26.0)))
-    half_widths = dict(zip(VERTEBRAE, (15.0, 16.0, 18.0, 20.0, 21.5, 23.0, 24.0, 25.0)))
-    half_depths = dict(zip(VERTEBRAE, (13.0, 13.5, 14.0, 14.5, 15.5, 16.0, 16.5, 16.5)))
-    canal_half = dict(zip(VERTEBRAE, (8.5, 9.0, 10.0, 11.0, 11.5, 12.0, 12.5, 13.0)))
-    canal_depth = dict(zip(VERTEBRAE, (15.5, 16.0, 16.5, 17.5, 17.0, 16.5, 16.5, 17.0)))
-    pedicle_width = dict(zip(VERTEBRAE, (6.0, 6.5, 7.0, 7.5, 8.0, 9.0, 10.0, 12.0)))
+    heights = dict(zip(VERTEBRAE, (21.0, 22.0, 23.5, 25.0, 26.5, 27.0, 27.0, 26.0), strict=True))
+    half_widths = dict(zip(VERTEBRAE, (15.0, 16.0, 18.0, 20.0, 21.5, 23.0, 24.0, 25.0), strict=True))
+    half_depths = dict(zip(VERTEBRAE, (13.0, 13.5, 14.0, 14.5, 15.5, 16.0, 16.5, 16.5), strict=True))
+    canal_half = dict(zip(VERTEBRAE, (8.5, 9.0, 10.0, 11.0, 11.5, 12.0, 12.5, 13.0), strict=True))
+    canal_depth = dict(zip(VERTEBRAE, (15.5, 16.0, 16.5, 17.5, 17.0, 16.5, 16.5, 17.0), strict=True))
+    pedicle_width = dict(zip(VERTEBRAE, (6.0, 6.5, 7.0, 7.5, 8.0, 9.0, 10.0, 12.0), strict=True))
     vertebrae: list[Vertebra] = []
     w = 0.0
     shift = 0.0
-    for disc, name in zip(reversed(discs), reversed(VERTEBRAE)):
+    for disc, name in zip(reversed(discs), reversed(VERTEBRAE), strict=True):
         disc.w_bottom, disc.w_top = w, w + disc.height
         if disc.level is not None:
             shift -= pathology[disc.level].listhesis
         w = disc.w_top
         height = heights[name] * size * rng.uniform(0.95, 1.05)
-        vertebrae.append(Vertebra(
-            name=name,
-            w_bottom=w,
-            w_top=w + height,
-            half_width=half_widths[name] * size * rng.uniform(0.95, 1.05),
-            half_depth=half_depths[name] * size * rng.uniform(0.95, 1.05),
-            canal_half_width=canal_half[name] * size * rng.uniform(0.95, 1.05),
-            canal_depth=canal_depth[name] * size * narrow * rng.uniform(0.95, 1.05),
-            pedicle_length=8.0 * size * narrow * rng.uniform(0.9, 1.1),
-            pedicle_width=pedicle_width[name] * size * rng.uniform(0.9, 1.1),
-            recess_depth=6.8 * size * rng.uniform(0.9, 1.1),
-            v_shift=shift,
-        ))
+        vertebrae.append(
+            Vertebra(
+                name=name,
+                w_bottom=w,
+                w_top=w + height,
+                half_width=half_widths[name] * size * rng.uniform(0.95, 1.05),
+                half_depth=half_depths[name] * size * rng.uniform(0.95, 1.05),
+                canal_half_width=canal_half[name] * size * rng.uniform(0.95, 1.05),
+                canal_depth=canal_depth[name] * size * narrow * rng.uniform(0.95, 1.05),
+                pedicle_length=8.0 * size * narrow * rng.uniform(0.9, 1.1),
+                pedicle_width=pedicle_width[name] * size * rng.uniform(0.9, 1.1),
+                recess_depth=6.8 * size * rng.uniform(0.9, 1.1),
+                v_shift=shift,
+            )
+        )
         w += height
     vertebrae.reverse()
+    vertebrae.append(
+        Vertebra(  # the sacrum's first segment, as the lower "vertebra" of L5/S1
+            name="S1",
+            w_bottom=-30.0 * size,
+            w_top=0.0,
+            half_width=26.0 * size,
+            half_depth=17.0 * size,
+            canal_half_width=13.5 * size,
+            canal_depth=15.0 * size * narrow,
+            pedicle_length=8.0 * size * narrow,
+            pedicle_width=12.0 * size,
+            recess_depth=6.8 * size * rng.uniform(0.9, 1.1),
+            v_shift=0.0,
+        )
+    )
     return vertebrae

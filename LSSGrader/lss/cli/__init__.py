@@ -1,0 +1,1 @@
+"""The `lss` command line."""

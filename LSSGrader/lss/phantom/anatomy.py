@@ -1,0 +1,226 @@
+"""Build a subject's 3D anatomy and sample it at any patient-space (LPS) points.
+
+Two label grids in straightened spine coordinates: a fine one (0.5 mm) around the spine and a coarse
+one (2 mm) for the rest of the body; plus a zone grid that marks each graded region (and each disc) so
+that ground-truth boxes come from the very geometry the images are sampled from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lss.model.vocabulary import Level, Region, Side
+from lss.phantom import anatomy_canal as canal
+from lss.phantom import anatomy_soft as soft
+from lss.phantom import anatomy_spine as spine
+from lss.phantom.grid import LabelGrid
+from lss.phantom.shapes import between
+from lss.phantom.spine_frame import Pose, ProjectionTable, SpineCurve, rotation_matrix
+from lss.phantom.subject import Subject
+from lss.phantom.tissues import DEFER, DISC, THECAL_SAC, Tissue
+
+FINE_STEP = 0.5
+REGION_SIDES = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT),
+                (Region.LATERAL_RECESS, Side.RIGHT), (Region.NEURAL_FORAMEN, Side.LEFT),
+                (Region.NEURAL_FORAMEN, Side.RIGHT))
+DISC_ZONE_BASE = 1 + len(Level) * len(REGION_SIDES)
+
+
+def zone_id(level: Level, region: Region, side: Side) -> int:
+    """Zone label of one graded region (1 … 25)."""
+    return 1 + level.index * len(REGION_SIDES) + REGION_SIDES.index((region, side))
+
+
+def disc_zone_id(level: Level) -> int:
+    """Zone label of one lumbar disc (26 … 30)."""
+    return DISC_ZONE_BASE + level.index
+
+
+def zone_key(zone: int) -> tuple[Level, Region, Side]:
+    """The (level, region, side) of a region zone label."""
+    level_index, within = divmod(zone - 1, len(REGION_SIDES))
+    region, side = REGION_SIDES[within]
+    return list(Level)[level_index], region, side
+
+
+@dataclass
+class Anatomy:
+    """A painted subject: grids, curve, pose and the final root paths."""
+
+    subject: Subject
+    curve: SpineCurve
+    table: ProjectionTable
+    pose: Pose
+    fine: LabelGrid
+    body: LabelGrid
+    zones: LabelGrid
+    root_paths: dict[Level, dict[str, np.ndarray]]
+
+    def straightened(self, points_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(u, v, w, inside) of LPS points."""
+        body = self.pose.lps_to_body(points_lps)
+        v, w, inside = self.table.lookup(body[..., 1], body[..., 2])
+        return body[..., 0], v, w, inside
+
+    def sample(self, points_lps: np.ndarray, with_zones: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Tissue labels (and zone labels) at LPS points of any shape (..., 3)."""
+        u, v, w, inside = self.straightened(points_lps)
+        return self._labels(u, v, w, inside, with_zones)
+
+    def sample_lattice(self, origin: np.ndarray, column_step: np.ndarray, row_step: np.ndarray, n_columns: int,
+                       n_rows: int, with_zones: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels on the planar lattice origin + i·column_step + j·row_step (LPS), shape (n_rows, n_columns).
+
+        The LPS → body map is affine, so body coordinates are built by broadcasting 1-D index vectors.
+        """
+        rotation = self.pose.rotation
+        start = self.pose.lps_to_body(np.asarray(origin, dtype=float))
+        along_i, along_j = rotation.T @ column_step, rotation.T @ row_step
+        i = np.arange(n_columns, dtype=np.float32)[None, :]
+        j = np.arange(n_rows, dtype=np.float32)[:, None]
+        x, y, z = (np.float32(start[d]) + i * np.float32(along_i[d]) + j * np.float32(along_j[d]) for d in range(3))
+        v, w, inside = self.table.lookup(y, z)
+        return self._labels(x, v, w, inside, with_zones)
+
+    def _labels(self, u, v, w, inside, with_zones: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        labels = self.fine.sample(u, v, w, outside=DEFER)
+        deferred = labels == DEFER
+        if deferred.any():
+            labels[deferred] = self.body.sample(u[deferred], v[deferred], np.zeros(1, np.float32),
+                                                outside=Tissue.AIR)
+        labels[~inside] = Tissue.AIR
+        zones = None
+        if with_zones:
+            zones = self.zones.sample(u, v, w, outside=0)
+            zones[~inside] = 0
+        return labels, zones
+
+    def disc_centre_lps(self, level: Level) -> tuple[np.ndarray, np.ndarray]:
+        """(centre, cranial unit normal) of a lumbar disc in LPS."""
+        disc = self.subject.disc(level)
+        upper, lower = self.subject.level_vertebrae(level)
+        shift = 0.5 * (upper.v_shift + lower.v_shift)
+        centre = self.pose.body_to_lps(self.curve.to_body(np.array(0.0), np.array(shift), np.array(disc.w_mid)))
+        normal = self.pose.direction_to_lps(self.curve.tangent(disc.w_mid))
+        return centre, normal / np.linalg.norm(normal)
+
+    def point_lps(self, u: float, v: float, w: float) -> np.ndarray:
+        """LPS position of one straightened-coordinate point."""
+        return self.pose.body_to_lps(self.curve.to_body(np.array(u), np.array(v), np.array(w)))
+
+
+def build_anatomy(subject: Subject) -> Anatomy:
+    """Paint the subject's anatomy: soft tissue, canal, bones, discs, ligaments, fat, roots, zones."""
+    w_low = -110.0
+    w_high = subject.vertebrae[0].w_top + 8.0
+    curve = _lordotic_curve(subject, w_low - 60.0, w_high + 80.0)
+    fine = LabelGrid.empty((-92.0, 92.0), (-60.0, 105.0), (w_low, w_high), FINE_STEP, DEFER)
+    soft.paint_kidneys(fine, subject)
+    soft.paint_muscles(fine, subject)
+    soft.paint_vessels(fine, subject)
+    canal.paint_canal(fine, subject, w_high)
+    texture_rng = np.random.default_rng([subject.seed, 1])
+    pairs = list(zip(subject.vertebrae[:-1], subject.vertebrae[1:], subject.discs, strict=True))
+    for upper, lower, disc in pairs:
+        pathology = subject.pathology.get(disc.level) if disc.level else None
+        spine.paint_disc(fine, disc, upper, lower, (pathology.bulge if pathology else 0.0) + 0.4 * disc.degeneration)
+    for vertebra in subject.vertebrae[:-1]:
+        spine.paint_vertebral_body(fine, vertebra, texture_rng, subject.marrow_fat)
+        spine.paint_posterior_elements(fine, vertebra)
+    spine.paint_sacrum(fine, subject.vertebrae[-1], texture_rng, subject.marrow_fat)
+    for upper, lower, disc in pairs:
+        pathology = subject.pathology.get(disc.level) if disc.level else None
+        if pathology is not None:
+            _paint_herniations(fine, subject, lower, disc, pathology)
+        spine.paint_facets(fine, upper, lower, disc, pathology.facet_hypertrophy if pathology else {})
+        canal.paint_flavum(fine, upper, disc, pathology.flavum_thickening if pathology else {})
+        canal.paint_foramen_fat(fine, upper, lower)
+    root_paths = {}
+    for upper, lower, disc in pairs:
+        paths = canal.paint_roots(fine, subject, upper, lower, disc)
+        if disc.level is not None:
+            root_paths[disc.level] = paths
+    canal.paint_cauda_equina(fine, subject)
+    zones = _paint_zones(fine, subject)
+    body = soft.build_body_section(subject)
+    pose = _pose(subject, curve)
+    v_range = (body.origin[1] - 10.0, body.axis(1)[-1] + 10.0)
+    ys = curve.y
+    table = ProjectionTable.build(curve, (float(ys.min()) + v_range[0] - 40.0, float(ys.max()) + v_range[1] + 40.0),
+                                  (float(curve.z.min()), float(curve.z.max())), step=0.4)
+    return Anatomy(subject, curve, table, pose, fine, body, zones, root_paths)
+
+
+def _paint_herniations(grid: LabelGrid, subject: Subject, lower, disc, pathology) -> None:
+    spine.paint_herniation(grid, disc, lower, 0.0, pathology.central_herniation, 8.0 * subject.size)
+    for side, sign in spine.SIDES:
+        spine.paint_herniation(grid, disc, lower, sign * (lower.canal_half_width - 3.5),
+                               pathology.paracentral_herniation[side], 5.0 * subject.size)
+        spine.paint_herniation(grid, disc, lower, sign * (lower.canal_half_width + lower.pedicle_width / 2),
+                               pathology.foraminal_herniation[side], 5.5 * subject.size,
+                               upward=0.25 * pathology.foraminal_herniation[side])
+
+
+def _lordotic_curve(subject: Subject, w_min: float, w_max: float) -> SpineCurve:
+    """Lordosis spread over L1–S1 (more caudally), sacral kyphosis below, mild kyphosis above."""
+    l1_top = subject.vertebra("L1").w_top
+    lordosis = np.radians(subject.lordosis_deg)
+    weights = lambda w: np.interp(w, [0.0, l1_top], [1.4, 0.6])  # noqa: E731
+    norm = np.trapezoid(weights(np.linspace(0, l1_top, 200)), np.linspace(0, l1_top, 200))
+    sacral = np.radians(60.0) / 90.0
+
+    def curvature(w):
+        lumbar = np.where(between(w, 0.0, l1_top), lordosis * weights(w) / norm, 0.0)
+        return lumbar + np.where(w < 0.0, -sacral, 0.0) + np.where(w > l1_top, -0.0025, 0.0)
+
+    curve = SpineCurve.from_curvature(w_min, w_max, curvature)
+    # rotate so that the sacral endplate tangent makes the sacral slope with the vertical
+    tilt = -np.radians(subject.sacral_slope_deg) - curve.angle[int(round((0.0 - curve.w0) / curve.step))]
+    cos, sin = np.cos(tilt), np.sin(tilt)
+    y = curve.y * cos + curve.z * sin
+    z = -curve.y * sin + curve.z * cos
+    return SpineCurve(curve.w0, curve.step, y, z, curve.angle + tilt)
+
+
+def _pose(subject: Subject, curve: SpineCurve) -> Pose:
+    """Place the body so that L3 lies near the scanner's isocentre, with the subject's rotation."""
+    rotation = rotation_matrix(subject.roll_deg, subject.pitch_deg, subject.yaw_deg)
+    l3 = subject.vertebra("L3")
+    centre = curve.to_body(np.array(0.0), np.array(0.0), np.array(0.5 * (l3.w_bottom + l3.w_top)))
+    return Pose(rotation, -rotation @ centre + np.asarray(subject.offset))
+
+
+def _paint_zones(fine: LabelGrid, subject: Subject) -> LabelGrid:
+    zones = LabelGrid(fine.origin, fine.step, np.zeros_like(fine.labels))
+    for level in Level:
+        upper, lower = subject.level_vertebrae(level)
+        disc = subject.disc(level)
+        w_lo, w_hi = disc.w_bottom - 3.0, disc.w_top + 3.0
+        cw = max(upper.canal_half_width, lower.canal_half_width)
+        lo = (-cw - 2, lower.posterior_wall - 2, w_lo)
+        hi = (cw + 2, upper.posterior_wall + upper.canal_depth + 2, w_hi)
+        _zone_where_labels(zones, fine, lo, hi, THECAL_SAC + (Tissue.CAUDA_EQUINA,),
+                           zone_id(level, Region.CENTRAL_CANAL, Side.NONE))
+        _, sac_half_width, _ = canal.sac_shape(lower, subject.sac_fill)
+        for side, sign in spine.SIDES:
+            u_lo, u_hi = sorted((sign * (sac_half_width - 2.0), sign * (lower.canal_half_width + 1.0)))
+            v_lo, v_hi = lower.posterior_wall - 1.0, lower.posterior_wall + lower.recess_depth + 2.0
+            zones.paint((u_lo, v_lo, w_lo), (u_hi, v_hi, w_hi), lambda u, v, w: np.ones(
+                np.broadcast_shapes(u.shape, v.shape, w.shape), bool), zone_id(level, Region.LATERAL_RECESS, side))
+            f_lo, f_hi = canal.foramen_box(upper, lower, sign)
+            _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT),
+                               zone_id(level, Region.NEURAL_FORAMEN, side))
+        a = max(upper.half_width, lower.half_width) + 4
+        _zone_where_labels(zones, fine, (-a, -40.0, disc.w_bottom - 2), (a, 40.0, disc.w_top + 2), DISC,
+                           disc_zone_id(level))
+    return zones
+
+
+def _zone_where_labels(zones: LabelGrid, fine: LabelGrid, lo, hi, labels: tuple[int, ...], zone: int) -> None:
+    found = fine.window(lo, hi)
+    if found is None:
+        return
+    slices, _ = found
+    zones.labels[slices][np.isin(fine.labels[slices], labels)] = zone

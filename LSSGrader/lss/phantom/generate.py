@@ -1,0 +1,160 @@
+"""Generate complete phantom studies: anatomy → ground-truth grades → protocol → images → DICOM,
+ground-truth JSON, label maps and an optional preview, streamed to disk one study at a time."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+import lss
+from lss.model.findings_io import write_findings
+from lss.phantom.acquisition import plan_protocol
+from lss.phantom.anatomy import build_anatomy
+from lss.phantom.dicom_writer import RenderedSeries, RenderedStack, make_study_identity, write_series
+from lss.phantom.grading import grade_all
+from lss.phantom.ground_truth import build_ground_truth, label_legend, write_json, write_label_map
+from lss.phantom.profiles import choose_profile
+from lss.phantom.render import Contrast, render_series, sample_stack
+from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_PREVALENCE, sample_subject
+
+PHANTOM_VERSION = "1"  # bump whenever the same seed would produce different studies
+
+
+@dataclass(frozen=True)
+class PhantomOptions:
+    """What to generate for each study."""
+
+    profile: str = "mixed"
+    enriched: bool = False  # over-sample moderate and severe grades (training sets)
+    axial_stack: bool = False  # also a straight contiguous axial T2 stack
+    preview: bool = False
+    label_maps: bool = True
+
+
+def study_folder_name(index: int) -> str:
+    """Folder of study ``index`` inside a batch."""
+    return f"PHANTOM_{index:04d}"
+
+
+def generate_study(out_dir: Path, seed: int, index: int, options: PhantomOptions = PhantomOptions()) -> dict:
+    """Generate study ``index`` of the batch seeded ``seed`` into ``out_dir``; returns its summary.
+
+    The study is assembled in a hidden temporary folder and renamed into place when complete.
+    """
+    started = time.perf_counter()
+    rng = np.random.default_rng([seed, index])
+    subject = sample_subject(rng, int(rng.integers(2 ** 31)),
+                             ENRICHED_PREVALENCE if options.enriched else TARGET_PREVALENCE)
+    anatomy = build_anatomy(subject)
+    grades = grade_all(anatomy)
+    profile = choose_profile(rng, options.profile)
+    identity = make_study_identity(index, seed, rng)
+    plan = plan_protocol(anatomy, profile, rng, options.axial_stack)
+    images = render_series(anatomy, plan, profile, Contrast.draw(anatomy, rng), rng)
+    sampled_by_stack: dict[int, object] = {}
+    sampled = {s.series_number: [sampled_by_stack.setdefault(id(p), sample_stack(anatomy, p)) for p in s.stacks]
+               for s in plan}
+
+    final = Path(out_dir) / study_folder_name(index)
+    work = Path(out_dir) / f".tmp-{study_folder_name(index)}-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    uids, descriptions, rendered_all = {}, {}, {}
+    for series in plan:
+        rendered = RenderedSeries(
+            role=series.role, series_number=series.series_number,
+            stacks=[RenderedStack(p.geometry, images[series.series_number][i], p.level)
+                    for i, p in enumerate(series.stacks)],
+            repetition_time=series.timing.repetition_time, echo_time=series.timing.echo_time,
+            echo_train_length=series.timing.echo_train_length, slice_thickness=series.slice_thickness,
+            spacing_between_slices=series.spacing_between_slices)
+        written = write_series(rendered, identity, profile, work / "dicom")
+        sops = [[""] * p.geometry.n_slices for p in series.stacks]
+        for item in written:
+            sops[item.stack_index][item.slice_index] = item.sop_instance_uid
+        uids[series.series_number] = (written[0].series_instance_uid, sops)
+        descriptions[series.series_number] = profile.vendor.series_descriptions[series.role]
+        rendered_all[series.series_number] = rendered
+    extra = {"phantom": {"version": PHANTOM_VERSION, "seed": seed, "study_index": index, "profile": profile.name,
+                         "subject": subject.describe()}}
+    source = f"lss phantom {lss.__version__} (phantom v{PHANTOM_VERSION}) seed {seed} study {index}"
+    truth = build_ground_truth(anatomy, grades, plan, sampled, uids, descriptions, identity.study_uid,
+                               identity.patient_id, source, extra)
+    write_findings(truth, work / "ground_truth.json")
+    if options.label_maps:
+        for series in plan:
+            for i, planned in enumerate(series.stacks):
+                name = f"series{series.series_number:02d}_stack{i}.nrrd"
+                write_label_map(sampled[series.series_number][i].labels, planned.geometry, work / "labels" / name)
+        write_json(label_legend(), work / "labels" / "legend.json")
+    if options.preview:
+        from lss.phantom.preview import write_preview
+
+        write_preview(rendered_all, plan, truth, {n: sops for n, (_, sops) in uids.items()}, work / "preview.png")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(work, final)
+    return {
+        "folder": final.name,
+        "patient_id": identity.patient_id,
+        "study_uid": identity.study_uid,
+        "profile": profile.name,
+        "grades": {f"{f.level.value} {f.region.value} {f.side.value}": int(f.grade) for f in truth.findings},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def generate_batch(out_dir: Path, studies: int, seed: int, options: PhantomOptions = PhantomOptions(),
+                   workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Generate ``studies`` studies with up to ``workers`` processes, one study in memory per process.
+
+    Writes ``manifest.json`` (studies, grade prevalence per region, timing) and returns it.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers or os.cpu_count() or 1, studies))
+    started = time.perf_counter()
+    job = partial(generate_study, out_dir, seed, options=options)
+    summaries = []
+    if workers == 1:
+        for index in range(studies):
+            summaries.append(job(index))
+            if progress:
+                progress(len(summaries), studies)
+    else:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for summary in pool.imap(job, range(studies)):
+                summaries.append(summary)
+                if progress:
+                    progress(len(summaries), studies)
+    elapsed = time.perf_counter() - started
+    manifest = {
+        "generator": f"lss phantom {lss.__version__} (phantom v{PHANTOM_VERSION})",
+        "seed": seed,
+        "options": options.__dict__,
+        "studies": summaries,
+        "prevalence": grade_prevalence(summaries),
+        "seconds": round(elapsed, 2),
+        "studies_per_minute": round(60.0 * studies / elapsed, 2) if elapsed > 0 else None,
+    }
+    write_json(manifest, out_dir / "manifest.json")
+    return manifest
+
+
+def grade_prevalence(summaries: list[dict]) -> dict[str, list[float]]:
+    """Fraction of normal/mild/moderate/severe per region type over a batch."""
+    counts: dict[str, Counter] = {}
+    for summary in summaries:
+        for key, grade in summary["grades"].items():
+            region = key.split()[1]
+            counts.setdefault(region, Counter())[grade] += 1
+    return {region: [round(c[g] / sum(c.values()), 4) for g in range(4)] for region, c in counts.items()}

@@ -1,0 +1,132 @@
+"""Ground truth of a rendered phantom study: graded findings with boxes on every slice where each region
+is visible, disc positions, series records, and per-slice anatomy label maps."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
+from lss.model.geometry import StackGeometry
+from lss.model.vocabulary import Grade, Level, Plane
+from lss.phantom.acquisition import PlannedSeries
+from lss.phantom.anatomy import Anatomy, disc_zone_id, zone_id
+from lss.phantom.render import SampledStack
+from lss.phantom.tissues import Tissue
+
+MIN_BOX_AREA_MM2 = 6.0
+BOX_MARGIN_PX = 1
+
+
+def graded_series(series: PlannedSeries) -> Plane | None:
+    """The plane whose regions are boxed on this series: axial T2 for canal and recesses, sagittal T1 for
+    the foramina; None for series that carry no region boxes (sagittal T2)."""
+    if series.role in ("ax_t2", "ax_t2_stack"):
+        return Plane.AXIAL
+    if series.role == "sag_t1":
+        return Plane.SAGITTAL
+    return None
+
+
+def zone_boxes(sampled: SampledStack, geometry: StackGeometry, zone: int, series_uid: str,
+               sop_uids: list[str]) -> list[Box]:
+    """Boxes around a zone on every slice of a stack where it covers at least MIN_BOX_AREA_MM2."""
+    row_spacing, col_spacing = geometry.pixel_spacing
+    min_pixels = max(4, int(np.ceil(MIN_BOX_AREA_MM2 / (row_spacing * col_spacing))))
+    boxes = []
+    for k in range(geometry.n_slices):
+        rows, cols = np.nonzero(sampled.zones[k] == zone)
+        if rows.size < min_pixels:
+            continue
+        col_min = max(0, int(cols.min()) - BOX_MARGIN_PX)
+        row_min = max(0, int(rows.min()) - BOX_MARGIN_PX)
+        col_max = min(geometry.columns, int(cols.max()) + 1 + BOX_MARGIN_PX)
+        row_max = min(geometry.rows, int(rows.max()) + 1 + BOX_MARGIN_PX)
+        boxes.append(Box.from_pixels(geometry, k, col_min, row_min, col_max, row_max, series_uid, sop_uids[k]))
+    return boxes
+
+
+def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[PlannedSeries],
+                       sampled: dict[int, list[SampledStack]], uids: dict[int, tuple[str, list[list[str]]]],
+                       descriptions: dict[int, str], study_uid: str, patient_id: str, source: str,
+                       extra: dict) -> StudyFindings:
+    """The study's ground truth in the project schema.
+
+    ``uids`` maps a series number to (SeriesInstanceUID, SOPInstanceUIDs per stack and slice).
+    """
+    findings = []
+    for (level, region, side), (grade, measures) in grades.items():
+        boxes = []
+        for series in series_list:
+            if graded_series(series) is not region.plane:
+                continue
+            series_uid, sops = uids[series.series_number]
+            for stack_index, planned in enumerate(series.stacks):
+                boxes += zone_boxes(sampled[series.series_number][stack_index], planned.geometry,
+                                    zone_id(level, region, side), series_uid, sops[stack_index])
+        findings.append(Finding(level, region, side, Grade(grade), boxes=boxes, measures=measures))
+    disc_boxes = []
+    for series in series_list:
+        if not series.role.startswith("sag"):
+            continue
+        series_uid, sops = uids[series.series_number]
+        for level in Level:
+            for box in zone_boxes(sampled[series.series_number][0], series.stacks[0].geometry, disc_zone_id(level),
+                                  series_uid, sops[0]):
+                disc_boxes.append({"level": level.value, "series_uid": box.series_uid,
+                                   "sop_instance_uid": box.sop_instance_uid, "slice_index": box.slice_index,
+                                   "box": [box.col_min, box.row_min, box.col_max, box.row_max]})
+    discs = []
+    for level in Level:
+        centre, normal = anatomy.disc_centre_lps(level)
+        discs.append(DiscPosition(level, tuple(float(x) for x in centre), tuple(float(x) for x in normal)))
+    records = [SeriesRecord(uids[s.series_number][0], "ax_t2" if s.role.startswith("ax") else s.role,
+                            descriptions[s.series_number], sum(p.geometry.n_slices for p in s.stacks))
+               for s in series_list]
+    return StudyFindings(study_uid=study_uid, kind=FindingsKind.GROUND_TRUTH, findings=findings, discs=discs,
+                         series=records, patient_id=patient_id, source=source,
+                         extra={**extra, "disc_boxes": disc_boxes})
+
+
+def write_label_map(labels: np.ndarray, geometry: StackGeometry, path: Path) -> None:
+    """Write one stack's tissue labels as NRRD with the stack's exact geometry (atomically)."""
+    image = sitk.GetImageFromArray(labels.astype(np.uint8))
+    row_spacing, col_spacing = geometry.pixel_spacing
+    spacing = geometry.slice_spacing if geometry.n_slices > 1 else 1.0
+    normal = geometry.normal * (1.0 if spacing >= 0 else -1.0)
+    image.SetSpacing((col_spacing, row_spacing, abs(spacing)))
+    image.SetOrigin(tuple(float(x) for x in geometry.slice_origins[0]))
+    direction = np.column_stack([geometry.row_direction, geometry.column_direction, normal])
+    image.SetDirection(tuple(float(x) for x in direction.ravel()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".nrrd", dir=path.parent)
+    os.close(handle)
+    try:
+        sitk.WriteImage(image, temporary, useCompression=True)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def label_legend() -> dict[str, str]:
+    """Label value → tissue name, for label-map readers."""
+    return {str(int(t)): t.name.lower() for t in Tissue}
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write JSON atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(data, stream, indent=2)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
