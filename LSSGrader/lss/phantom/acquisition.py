@@ -40,11 +40,19 @@ class PlannedSeries:
     spacing_between_slices: float
 
 
-def plan_protocol(anatomy: Anatomy, profile: Profile, rng: np.random.Generator,
-                  axial_stack: bool = False) -> list[PlannedSeries]:
+@dataclass(frozen=True)
+class Orientation:
+    """Scanner display conventions of the sagittal stack; None leaves a choice to chance."""
+
+    flip_rows: bool | None = None  # sagittal columns run posterior → anterior instead of anterior → posterior
+    reverse_slices: bool | None = None  # sagittal slices acquired from the patient's left towards the right
+
+
+def plan_protocol(anatomy: Anatomy, profile: Profile, rng: np.random.Generator, axial_stack: bool = False,
+                  orientation: Orientation = Orientation()) -> list[PlannedSeries]:
     """Series of one study: sagittal T1, sagittal T2, per-level axial T2 blocks (and a straight stack)."""
     timings = profile.field_strength.timings
-    sagittal, thickness, spacing = _plan_sagittal(anatomy, profile, rng)
+    sagittal, thickness, spacing = _plan_sagittal(anatomy, profile, rng, orientation)
     series = [PlannedSeries("sag_t1", 1, [sagittal], timings["sag_t1"], thickness, spacing),
               PlannedSeries("sag_t2", 2, [sagittal], timings["sag_t2"], thickness, spacing)]
     blocks, thickness, spacing = _plan_axial_blocks(anatomy, profile, rng)
@@ -85,13 +93,14 @@ def _acquired(shape: tuple[int, int]) -> tuple[int, int]:
     return tuple(min(n, RENDER_MATRIX_MAX) for n in shape)  # type: ignore[return-value]
 
 
-def _plan_sagittal(anatomy: Anatomy, profile: Profile, rng: np.random.Generator
+def _plan_sagittal(anatomy: Anatomy, profile: Profile, rng: np.random.Generator, orientation: Orientation
                    ) -> tuple[PlannedStack, float, float]:
     rotation = anatomy.pose.rotation
     left = _tilt(rotation @ np.array([1.0, 0.0, 0.0]), rng, 1.5)
     row = _in_plane(left, rotation @ np.array([0.0, 1.0, 0.0]))  # anterior → posterior across the image
-    if rng.random() < 0.1:
-        row = -row  # some sites display sagittal images facing the other way
+    flip = rng.random() < 0.1  # some sites display sagittal images facing the other way
+    if flip if orientation.flip_rows is None else orientation.flip_rows:
+        row = -row
     column = np.cross(row, left)  # superior → inferior down the image when row is posterior
     if column[2] > 0:
         column = -column
@@ -100,8 +109,10 @@ def _plan_sagittal(anatomy: Anatomy, profile: Profile, rng: np.random.Generator
     count = int(np.clip(np.ceil(58.0 / spacing), 11, 17))
     count += 1 - count % 2
     offsets = (np.arange(count) - (count - 1) / 2) * spacing
-    if rng.random() < 0.5:
-        offsets = offsets[::-1]  # acquired from the other side
+    reverse = rng.random() < 0.5  # acquired from the other side
+    normal = np.cross(row, column)
+    if (reverse if orientation.reverse_slices is None else orientation.reverse_slices) != (normal[0] > 0):
+        offsets = offsets[::-1]
     subject = anatomy.subject
     l3 = subject.vertebra("L3")
     centre = anatomy.point_lps(0.0, l3.posterior_wall + 6.0, 0.5 * (l3.w_bottom + l3.w_top))

@@ -124,8 +124,7 @@ def build_anatomy(subject: Subject) -> Anatomy:
     texture_rng = np.random.default_rng([subject.seed, 1])
     pairs = list(zip(subject.vertebrae[:-1], subject.vertebrae[1:], subject.discs, strict=True))
     for upper, lower, disc in pairs:
-        pathology = subject.pathology.get(disc.level) if disc.level else None
-        spine.paint_disc(fine, disc, upper, lower, (pathology.bulge if pathology else 0.0) + 0.4 * disc.degeneration)
+        spine.paint_disc(fine, disc, upper, lower, disc_bulge(subject, disc))
     for vertebra in subject.vertebrae[:-1]:
         spine.paint_vertebral_body(fine, vertebra, texture_rng, subject.marrow_fat)
         spine.paint_posterior_elements(fine, vertebra)
@@ -139,7 +138,7 @@ def build_anatomy(subject: Subject) -> Anatomy:
         canal.paint_foramen_fat(fine, upper, lower)
     root_paths = {}
     for upper, lower, disc in pairs:
-        paths = canal.paint_roots(fine, subject, upper, lower, disc)
+        paths = canal.paint_roots(fine, subject, upper, lower, disc, 0.6 + disc_bulge(subject, disc))
         if disc.level is not None:
             root_paths[disc.level] = paths
     canal.paint_cauda_equina(fine, subject)
@@ -153,14 +152,20 @@ def build_anatomy(subject: Subject) -> Anatomy:
     return Anatomy(subject, curve, table, pose, fine, body, zones, root_paths)
 
 
+def disc_bulge(subject: Subject, disc) -> float:
+    """Circumferential bulge of a disc beyond its vertebral bodies (mm): pathology plus degeneration."""
+    pathology = subject.pathology.get(disc.level) if disc.level else None
+    return (pathology.bulge if pathology else 0.0) + 0.4 * disc.degeneration
+
+
 def _paint_herniations(grid: LabelGrid, subject: Subject, lower, disc, pathology) -> None:
-    spine.paint_herniation(grid, disc, lower, 0.0, pathology.central_herniation, 8.0 * subject.size)
+    spine.paint_herniation(grid, disc, lower, 0.0, pathology.central_herniation, 6.5 * subject.size)
     for side, sign in spine.SIDES:
         spine.paint_herniation(grid, disc, lower, sign * (lower.canal_half_width - 3.5),
                                pathology.paracentral_herniation[side], 5.0 * subject.size)
-        spine.paint_herniation(grid, disc, lower, sign * (lower.canal_half_width + lower.pedicle_width / 2),
-                               pathology.foraminal_herniation[side], 5.5 * subject.size,
-                               upward=0.25 * pathology.foraminal_herniation[side])
+        spine.paint_herniation(grid, disc, lower, sign * (lower.canal_half_width + lower.pedicle_width / 2 + 1.5),
+                               pathology.foraminal_herniation[side], 4.5 * subject.size,
+                               upward=0.4 * pathology.foraminal_herniation[side])
 
 
 def _lordotic_curve(subject: Subject, w_min: float, w_max: float) -> SpineCurve:

@@ -25,14 +25,14 @@ SAC_END_W = -35.0  # the dural sac ends at S2
 
 def sac_shape(vertebra: Vertebra, sac_fill: float) -> tuple[float, float, float]:
     """(centre v, half-width, half-depth) of the dural sac within a vertebra's canal."""
-    half_depth = max(2.5, (vertebra.canal_depth - 6.0) / 2.0) * sac_fill
+    half_depth = 0.33 * vertebra.canal_depth * sac_fill
     half_width = (vertebra.canal_half_width - 2.0) * sac_fill
     return vertebra.posterior_wall + 1.5 + half_depth, half_width, half_depth
 
 
 def root_radius(subject: Subject, kind: str) -> float:
     """Nominal radius of an exiting ('exiting') or traversing ('traversing') root."""
-    return (2.3 if kind == "exiting" else 1.5) * subject.size
+    return (2.6 if kind == "exiting" else 1.5) * subject.size
 
 
 def canal_segments(subject: Subject, w_top: float) -> list[tuple[Vertebra, float, float]]:
@@ -71,13 +71,14 @@ def paint_canal(grid: LabelGrid, subject: Subject, w_top: float) -> None:
 
 
 def paint_flavum(grid: LabelGrid, upper: Vertebra, disc: Disc, thickening: dict[Side, float]) -> None:
-    """Ligamentum flavum lining the laminae at a disc level, thicker when hypertrophied."""
+    """Ligamentum flavum lining the laminae at a disc level, thinning laterally towards the facet capsule
+    and thicker when hypertrophied."""
     cw = upper.canal_half_width
     left, right = 2.8 + thickening.get(Side.LEFT, 0.0), 2.8 + thickening.get(Side.RIGHT, 0.0)
 
     def flavum(u, v, w):
         line = posterior_arch_line(upper, u)
-        thickness = np.where(u >= 0, left, right) * 1.15
+        thickness = np.where(u >= 0, left, right) * 1.15 * (1.0 - 0.35 * np.clip(np.abs(u) / cw, 0.0, 1.0))
         return (np.abs(u) <= cw + 2.5) & between(v, line - thickness, line + 1.0)
 
     grid.paint((-cw - 3, upper.posterior_wall, disc.w_bottom - 7), (cw + 3, upper.posterior_wall + upper.canal_depth
@@ -88,8 +89,9 @@ def foramen_box(upper: Vertebra, lower: Vertebra, sign: float) -> tuple[tuple[fl
     """Bounding box (lo, hi) of the neural foramen between two pedicles on one side."""
     cw, pw = upper.canal_half_width, upper.pedicle_width
     u_lo, u_hi = sorted((sign * (cw - 1.5), sign * (cw + pw + 3.0)))
-    return ((u_lo, upper.posterior_wall - 3.0, lower.pedicle_centre_w + 5.0),
-            (u_hi, upper.posterior_wall + upper.pedicle_length + 3.0, upper.pedicle_centre_w - 5.0))
+    return ((u_lo, upper.posterior_wall - 3.0, lower.pedicle_centre_w + lower.pedicle_half_height - 1.5),
+            (u_hi, upper.posterior_wall + upper.pedicle_length + 3.0,
+             upper.pedicle_centre_w - upper.pedicle_half_height + 1.5))
 
 
 def paint_foramen_fat(grid: LabelGrid, upper: Vertebra, lower: Vertebra) -> None:
@@ -112,66 +114,76 @@ def free_distance(grid: LabelGrid, start: np.ndarray, direction: np.ndarray, lim
     return float(steps[np.argmax(hard)]) if hard.any() else limit
 
 
-def exiting_root_path(subject: Subject, upper: Vertebra, sign: float) -> np.ndarray:
-    """Nominal polyline of the root exiting under the upper vertebra's pedicle (u, v, w per row)."""
+def exiting_root_path(subject: Subject, upper: Vertebra, disc: Disc, sign: float) -> np.ndarray:
+    """Nominal polyline of the root exiting under the upper vertebra's pedicle (u, v, w per row).
+
+    It hugs the pedicle in the foramen's upper part, just above the disc, with perineural fat all round.
+    """
     centre_v, half_width, _ = sac_shape(upper, subject.sac_fill)
     cw, pw, wall, pc = upper.canal_half_width, upper.pedicle_width, upper.posterior_wall, upper.pedicle_centre_w
     r = root_radius(subject, "exiting")
-    below_pedicle = pc - 6.5 - 1.9 - r
+    above_disc = pc - upper.pedicle_half_height - 1.5 - r
     return np.array([
         [sign * (half_width - 1.0), centre_v, pc + 3.0],
-        [sign * (cw - 0.5), wall + 2.2 + r, below_pedicle + 0.6],
-        [sign * (cw + pw / 2), wall + 2.2 + r, below_pedicle],
-        [sign * (cw + pw + 9.0), wall + 0.5, below_pedicle - 4.0],
+        [sign * (cw - 0.5), wall + 1.6 + r, above_disc + 0.8],
+        [sign * (cw + pw / 2), wall + 1.6 + r, above_disc],
+        [sign * (cw + pw + 9.0), wall + 0.5, above_disc - 5.0],
     ])
 
 
-def traversing_root_path(subject: Subject, lower: Vertebra, disc: Disc, sign: float) -> np.ndarray:
-    """Nominal polyline of the root traversing the lateral recess of the lower vertebra."""
-    centre_v, half_width, _ = sac_shape(lower, subject.sac_fill)
-    cw, wall, rd = lower.canal_half_width, lower.posterior_wall, lower.recess_depth
+def traversing_root_path(subject: Subject, lower: Vertebra, disc: Disc, sign: float, disc_bulge: float) -> np.ndarray:
+    """Nominal polyline of the root traversing the lateral recess of the lower vertebra, 1.4 mm behind
+    the disc's posterior margin (which bulges ``disc_bulge`` mm behind the vertebral bodies)."""
+    centre_v, half_width, half_depth = sac_shape(lower, subject.sac_fill)
+    cw, wall = lower.canal_half_width, lower.posterior_wall
+    recess_v = wall + disc_bulge + 1.4 + root_radius(subject, "traversing")
     end_w = lower.pedicle_centre_w - 10.0 if lower.name != "S1" else -26.0
     return np.array([
-        [sign * half_width * 0.55, centre_v + 1.0, disc.w_top + 7.0],
-        [sign * (cw - 2.5), wall + rd / 2, disc.w_mid],
-        [sign * (cw - 1.5), wall + rd / 2, lower.pedicle_centre_w],
+        [sign * half_width * 0.7, centre_v - 0.4 * half_depth, disc.w_top + 6.0],  # leaves the sac anterolaterally
+        [sign * (cw - 2.5), recess_v, disc.w_mid],
+        [sign * (cw - 1.5), recess_v, lower.pedicle_centre_w],
         [sign * (cw + 0.5), wall + 4.5, end_w],
     ])
 
 
-def displace(grid: LabelGrid, centre: np.ndarray, radius: float, axes: list[np.ndarray]) -> np.ndarray:
-    """Shift a root centre along each axis pair (±axis) away from hard tissue, as far as the other side allows."""
-    shift = np.zeros(3)
-    for axis in axes:
-        forward = free_distance(grid, centre, axis)
-        backward = free_distance(grid, centre, -axis)
-        if backward < radius and forward > radius:
-            shift += axis * min(radius - backward, forward - radius)
-        elif forward < radius and backward > radius:
-            shift -= axis * min(radius - forward, backward - radius)
-    return shift
+def displace(grid: LabelGrid, centre: np.ndarray, radius: float, plane: tuple[np.ndarray, np.ndarray],
+             clearance: float = 0.3) -> np.ndarray:
+    """Shift of a root centre away from hard tissue encroaching on it within a plane.
+
+    Probes 16 directions; the root moves opposite to the overlapping encroachments, by the deepest
+    overlap, but no further than the free space on the other side allows (it then touches that side).
+    """
+    first, second = plane
+    angles = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+    directions = np.cos(angles)[:, None] * first[None, :] + np.sin(angles)[:, None] * second[None, :]
+    overlap = np.array([max(0.0, radius + clearance - free_distance(grid, centre, d)) for d in directions])
+    if not overlap.any():
+        return np.zeros(3)
+    push = -(overlap[:, None] * directions).sum(axis=0)
+    if np.linalg.norm(push) < 1e-6:
+        return np.zeros(3)
+    push /= np.linalg.norm(push)
+    room = max(0.0, free_distance(grid, centre, push) - radius)
+    return push * min(float(overlap.max()), room)
 
 
-def paint_roots(grid: LabelGrid, subject: Subject, upper: Vertebra, lower: Vertebra, disc: Disc) -> dict:
+def paint_roots(grid: LabelGrid, subject: Subject, upper: Vertebra, lower: Vertebra, disc: Disc,
+                disc_bulge: float) -> dict:
     """Paint the level's exiting and traversing roots after displacing them; returns their final paths."""
     paths: dict[str, np.ndarray] = {}
     u_axis, v_axis, w_axis = np.eye(3)
     for side, sign in SIDES:
-        exiting = exiting_root_path(subject, upper, sign)
+        exiting = exiting_root_path(subject, upper, disc, sign)
         r_exit = root_radius(subject, "exiting")
-        shift = displace(grid, exiting[2], r_exit, [w_axis, v_axis])
+        shift = displace(grid, exiting[2], r_exit, (v_axis, w_axis))
         exiting[1:3] += shift
         exiting[3] += shift * 0.5
         paths[f"exiting_{side.value}"] = exiting
         _paint_root(grid, exiting, r_exit)
 
-        traversing = traversing_root_path(subject, lower, disc, sign)
+        traversing = traversing_root_path(subject, lower, disc, sign, disc_bulge)
         r_trav = root_radius(subject, "traversing")
-        shift = displace(grid, traversing[1], r_trav, [v_axis])
-        residual = min(free_distance(grid, traversing[1] + shift, v_axis),
-                       free_distance(grid, traversing[1] + shift, -v_axis))
-        if residual < r_trav:  # boxed in front and back: pushed medially, towards the sac
-            shift += -sign * u_axis * min(2.5, 2.0 * (r_trav - residual))
+        shift = displace(grid, traversing[1], r_trav, (u_axis, v_axis))
         traversing[1] += shift
         traversing[2] += shift * 0.5
         paths[f"traversing_{side.value}"] = traversing

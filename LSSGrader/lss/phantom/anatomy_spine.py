@@ -38,7 +38,7 @@ def superior_articular_process(
     reach = radius_v * np.sqrt(max(0.0, 1.0 - ((recess_column - centre_u) / radius_u) ** 2))
     centre_v = lower.posterior_wall + lower.recess_depth + reach - 0.6 * hypertrophy
     w_low = lower.pedicle_centre_w
-    w_high = disc.w_top + 1.0 + 0.8 * hypertrophy
+    w_high = disc.w_top + 1.0 + 0.8 * hypertrophy + 1.5 * disc.height_lost  # subluxes upward as the disc collapses
     return (centre_u, centre_v, 0.5 * (w_low + w_high)), (radius_u, radius_v, 0.5 * (w_high - w_low))
 
 
@@ -233,7 +233,7 @@ def paint_herniation(
         return
     wall = lower.posterior_wall
     centre = (centre_u, wall - 1.0, disc.w_mid + upward)
-    radii = (width, depth + 1.0, 0.45 * disc.height + 0.35 * depth + 1.0)
+    radii = (width, depth + 1.0, 0.45 * disc.height + (0.5 if upward else 0.35) * depth + 1.0)
     grid.paint(
         _lo(centre, radii),
         _hi(centre, radii),

@@ -24,7 +24,7 @@ from lss.phantom.grading import grade_all
 from lss.phantom.ground_truth import build_ground_truth, label_legend, write_json, write_label_map
 from lss.phantom.profiles import choose_profile
 from lss.phantom.render import Contrast, render_series, sample_stack
-from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_PREVALENCE, sample_subject
+from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_PREVALENCE, Subject, sample_subject
 
 PHANTOM_VERSION = "1"  # bump whenever the same seed would produce different studies
 
@@ -45,15 +45,26 @@ def study_folder_name(index: int) -> str:
     return f"PHANTOM_{index:04d}"
 
 
+def study_subject(seed: int, index: int, enriched: bool = False) -> tuple[np.random.Generator, Subject]:
+    """The random stream and subject of study ``index`` of batch ``seed`` (the first step of generate_study)."""
+    rng = np.random.default_rng([seed, index])
+    subject = sample_subject(rng, int(rng.integers(2 ** 31)), ENRICHED_PREVALENCE if enriched else TARGET_PREVALENCE)
+    return rng, subject
+
+
+def study_grades(seed: int, index: int, enriched: bool = False) -> dict:
+    """Ground-truth grades of one study without rendering images (the same grades generate_study writes)."""
+    _, subject = study_subject(seed, index, enriched)
+    return grade_all(build_anatomy(subject))
+
+
 def generate_study(out_dir: Path, seed: int, index: int, options: PhantomOptions = PhantomOptions()) -> dict:
     """Generate study ``index`` of the batch seeded ``seed`` into ``out_dir``; returns its summary.
 
     The study is assembled in a hidden temporary folder and renamed into place when complete.
     """
     started = time.perf_counter()
-    rng = np.random.default_rng([seed, index])
-    subject = sample_subject(rng, int(rng.integers(2 ** 31)),
-                             ENRICHED_PREVALENCE if options.enriched else TARGET_PREVALENCE)
+    rng, subject = study_subject(seed, index, options.enriched)
     anatomy = build_anatomy(subject)
     grades = grade_all(anatomy)
     profile = choose_profile(rng, options.profile)

@@ -5,12 +5,16 @@ All measurements read the fine label grid — the same voxels the images are sam
 * Central canal (Lee GY et al., AJR 2011), on the cross-section with the smallest dural sac within the
   disc: severe when CSF is under 10 % of the sac (a single bundle), moderate when under 35 % (roots
   aggregated), mild when the anterior CSF in the midline is thinner than 1 mm (obliterated), else normal.
-* Lateral recess (Bartynski & Lin, AJNR 2003): severe when the traversing root's cross-section is under
-  60 % of its nominal area (compressed), moderate when it touches bone, disc or ligament (contacted or
-  displaced), mild when the recess depth is under 80 % of the subject's nominal depth, else normal.
+* Lateral recess (Bartynski & Lin, AJNR 2003), within 2.5 mm of the disc mid-plane: severe when the traversing root's cross-section is under 60 % of its nominal area
+  (compressed), moderate when it touches bone, disc or ligament (at least 2 boundary voxels, median over
+  the sections: contacted or displaced), mild when the recess depth is under 80 % of the subject's
+  nominal depth, else normal.
 * Neural foramen (Lee S et al., AJR 2010), on parasagittal sections through the foramen: severe when the
   exiting root's cross-section is under 60 % of nominal (collapsed), moderate when perineural fat is
-  obliterated (< 0.75 mm) in all four directions, mild when in two opposing directions, else normal.
+  obliterated in all four directions, mild when in two or three (Lee's "two opposing directions",
+  generalised: two adjacent directions obliterated by one posterolateral disc narrow the foramen at least
+  as much), else normal. A direction's fat is obliterated when any of five rays across its 72° sector
+  meets less than 0.75 mm of fat between the root and bone, disc or ligament.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from lss.phantom.anatomy_spine import SIDES
 from lss.phantom.tissues import Tissue
 
 OBLITERATED_MM = 0.75
+RECESS_HALF_RANGE = 2.5  # mm either side of the disc mid-plane where the recess is graded
+CONTACT_VOXELS = 2  # root boundary voxels touching hard tissue (median over sections) that make a contact
+NARROWED = 0.8  # recess depth below this fraction of the subject's nominal depth is narrowed
 COMPRESSED_AREA = 0.6
 FAT = (Tissue.FORAMINAL_FAT, Tissue.EPIDURAL_FAT)
 
@@ -40,9 +47,12 @@ def grade_all(anatomy: Anatomy) -> dict[tuple[Level, Region, Side], tuple[Grade,
     return results
 
 
-def _disc_slices(anatomy: Anatomy, level: Level) -> np.ndarray:
+def _disc_slices(anatomy: Anatomy, level: Level, half_range: float | None = None) -> np.ndarray:
+    """Indices of the fine grid's cross-sections within the disc (or within ``half_range`` of its mid-plane)."""
     disc = anatomy.subject.disc(level)
     w = anatomy.fine.axis(2)
+    if half_range is not None:
+        return np.nonzero(np.abs(w - disc.w_mid) <= half_range)[0]
     return np.nonzero((w >= disc.w_bottom + 0.5) & (w <= disc.w_top - 0.5))[0]
 
 
@@ -103,24 +113,25 @@ def grade_lateral_recess(anatomy: Anatomy, level: Level, sign: float) -> tuple[G
     u_axis, v_axis = grid.axis(0), grid.axis(1)
     column = int(np.argmin(np.abs(u_axis - sign * (cw - 2.5))))
     v_rows = np.nonzero((v_axis >= wall - 4.0) & (v_axis <= wall + 16.0))[0]
-    u_lo, u_hi = sorted((sign * 1.0, sign * (cw + 3.0)))
+    u_lo, u_hi = sorted((sign * (cw - 7.0), sign * (cw + 3.0)))
     window_u = np.nonzero((u_axis >= u_lo) & (u_axis <= u_hi))[0]
     window_v = np.nonzero((v_axis >= wall - 2.0) & (v_axis <= wall + 14.0))[0]
     nominal_area = np.pi * root_radius(subject, "traversing") ** 2
-    depths, areas, contact = [], [], False
-    for iw in _disc_slices(anatomy, level):
+    depths, areas, touching = [], [], []
+    for iw in _disc_slices(anatomy, level, RECESS_HALF_RANGE):
         line = grid.labels[column, v_rows, iw]
         depths.append(_soft_run(line) * grid.step)
         section = grid.labels[window_u[0]:window_u[-1] + 1, window_v[0]:window_v[-1] + 1, iw]
         root = section == Tissue.NERVE_ROOT
         areas.append(float(root.sum()) * grid.step ** 2 / nominal_area)
-        contact |= bool(np.any(root & ndimage.binary_dilation(np.isin(section, HARD))))
+        touching.append(int(np.sum(root & ndimage.binary_dilation(np.isin(section, HARD)))))
     depth, area_ratio = float(min(depths)), float(np.median(areas))
+    contact = float(np.median(touching)) >= CONTACT_VOXELS
     if area_ratio < COMPRESSED_AREA:
         grade = Grade.SEVERE
     elif contact:
         grade = Grade.MODERATE
-    elif depth < 0.8 * lower.recess_depth:
+    elif depth < NARROWED * lower.recess_depth:
         grade = Grade.MILD
     else:
         grade = Grade.NORMAL
@@ -145,7 +156,8 @@ def grade_neural_foramen(anatomy: Anatomy, level: Level, sign: float) -> tuple[G
     u_axis, v_axis, w_axis = grid.axis(0), grid.axis(1), grid.axis(2)
     v_sel = np.nonzero((v_axis >= upper.posterior_wall - 4.0)
                        & (v_axis <= upper.posterior_wall + upper.pedicle_length + 5.0))[0]
-    w_sel = np.nonzero((w_axis >= lower.pedicle_centre_w + 7.0) & (w_axis <= upper.pedicle_centre_w - 6.0))[0]
+    w_sel = np.nonzero((w_axis >= lower.pedicle_centre_w + lower.pedicle_half_height - 1.0)
+                       & (w_axis <= upper.pedicle_centre_w - upper.pedicle_half_height + 1.0))[0]
     nominal_area = np.pi * root_radius(subject, "exiting") ** 2
     path = anatomy.root_paths[level][f"exiting_{'left' if sign > 0 else 'right'}"]
     grades, sections = [], []
@@ -172,36 +184,41 @@ def _foramen_section(plane: np.ndarray, expected: tuple[float, float], step: flo
     centres = ndimage.center_of_mass(np.ones_like(components), components, range(1, count + 1))
     nearest = int(np.argmin([np.hypot(c[0] - expected[0], c[1] - expected[1]) for c in centres])) + 1
     root = components == nearest
-    cv, cw = (int(round(c)) for c in centres[nearest - 1])
     fat = {}
-    for name, (dv, dw) in (("superior", (0, 1)), ("inferior", (0, -1)), ("anterior", (-1, 0)),
-                           ("posterior", (1, 0))):
-        fat[f"fat_{name}_mm"] = _fat_run(plane, root, (cv, cw), (dv, dw)) * step
+    for name, angle in (("superior", 90.0), ("inferior", 270.0), ("anterior", 180.0), ("posterior", 0.0)):
+        runs = [_fat_run(plane, root, centres[nearest - 1], np.radians(angle + spread)) for spread in SECTOR]
+        fat[f"fat_{name}_mm"] = min(runs) * step
     return {"root_area_ratio": float(root.sum()) * step ** 2 / nominal_area, **fat}
 
 
-def _fat_run(plane: np.ndarray, root: np.ndarray, start: tuple[int, int], direction: tuple[int, int]) -> int:
-    """Fat voxels met walking from the root centre outward, after leaving the root."""
-    v, w = start
+SECTOR = (-36.0, -18.0, 0.0, 18.0, 36.0)  # rays per direction: fat counts as obliterated if any ray finds none
+
+
+def _fat_run(plane: np.ndarray, root: np.ndarray, start: tuple[float, float], angle: float) -> float:
+    """Length (voxels) of fat met walking from the root centre outward at ``angle`` after leaving the root."""
+    dv, dw = np.cos(angle), np.sin(angle)
     n_v, n_w = plane.shape
-    while 0 <= v < n_v and 0 <= w < n_w and root[v, w]:
-        v, w = v + direction[0], w + direction[1]
-    count = 0
-    while 0 <= v < n_v and 0 <= w < n_w and plane[v, w] in FAT:
-        count += 1
-        v, w = v + direction[0], w + direction[1]
-    return count
+    t = 0.0
+    while True:
+        v, w = int(round(start[0] + t * dv)), int(round(start[1] + t * dw))
+        if not (0 <= v < n_v and 0 <= w < n_w) or not root[v, w]:
+            break
+        t += 0.5
+    begin = t
+    while True:
+        v, w = int(round(start[0] + t * dv)), int(round(start[1] + t * dw))
+        if not (0 <= v < n_v and 0 <= w < n_w) or plane[v, w] not in FAT:
+            return t - begin
+        t += 0.5
 
 
 def _foramen_grade(measures: dict[str, float]) -> int:
     if measures["root_area_ratio"] < COMPRESSED_AREA:
         return Grade.SEVERE
-    gone = {name: measures[f"fat_{name}_mm"] < OBLITERATED_MM for name in ("superior", "inferior", "anterior",
-                                                                           "posterior")}
-    vertical = gone["superior"] and gone["inferior"]
-    transverse = gone["anterior"] and gone["posterior"]
-    if vertical and transverse:
+    gone = sum(measures[f"fat_{name}_mm"] < OBLITERATED_MM for name in ("superior", "inferior", "anterior",
+                                                                        "posterior"))
+    if gone == 4:
         return Grade.MODERATE
-    if vertical or transverse:
+    if gone >= 2:
         return Grade.MILD
     return Grade.NORMAL

@@ -58,6 +58,11 @@ class Vertebra:
         """w of the pedicle's centre (pedicles arise from the upper body)."""
         return self.w_top - 0.36 * self.height
 
+    @property
+    def pedicle_half_height(self) -> float:
+        """Half the pedicle's height along w."""
+        return 7.5 * self.height / 26.0
+
 
 @dataclass
 class Disc:
@@ -68,6 +73,7 @@ class Disc:
     w_bottom: float
     w_top: float
     degeneration: float  # 0 healthy … 1 severely degenerated (nucleus T2 signal and height fall)
+    height_lost: float = 0.0  # mm lost to degeneration (facets sublux upward by about as much)
 
     @property
     def height(self) -> float:
@@ -177,8 +183,11 @@ def sample_subject(
     """Draw one subject: anatomy variation, then pathology toward intended grades from ``prevalence``."""
     prevalence = prevalence or TARGET_PREVALENCE
     size = float(rng.normal(1.0, 0.06))
-    narrow = float(rng.uniform(0.72, 0.85)) if rng.random() < 0.12 else 1.0
-    pathology = {level: _sample_level_pathology(rng, level, prevalence, narrow) for level in Level}
+    narrow = float(rng.uniform(0.78, 0.9)) if rng.random() < 0.06 else 1.0
+    sac_fill = float(rng.uniform(0.92, 1.02))
+    root_area_l1 = float(rng.uniform(40, 52))
+    pathology = {level: _sample_level_pathology(rng, level, prevalence, size * narrow, sac_fill, root_area_l1)
+                 for level in Level}
     discs = _sample_discs(rng, size, pathology)
     vertebrae = _stack_vertebrae(rng, size, narrow, discs, pathology)
     return Subject(
@@ -188,8 +197,8 @@ def sample_subject(
         sacral_slope_deg=float(rng.uniform(32, 46)),
         trefoil=float(rng.uniform(0.0, 1.0)),
         narrow_canal=narrow,
-        sac_fill=float(rng.uniform(0.92, 1.02)),
-        root_area_l1=float(rng.uniform(55, 70)),
+        sac_fill=sac_fill,
+        root_area_l1=root_area_l1,
         subcutaneous_fat=float(rng.uniform(8, 38)),
         body_half_width=float(rng.uniform(135, 175)) * size,
         body_depth_anterior=float(rng.uniform(150, 210)) * size,
@@ -204,6 +213,16 @@ def sample_subject(
     )
 
 
+NO_STENOSIS = {name: (1.0, 0.0, 0.0, 0.0) for name in TARGET_PREVALENCE}
+
+
+def clear_pathology(subject: Subject) -> Subject:
+    """Remove every herniation, bulge, hypertrophy and slip (disc heights, drawn at sampling, stay)."""
+    for level, pathology in subject.pathology.items():
+        subject.pathology[level] = LevelPathology(level, intended=dict.fromkeys(pathology.intended, 0))
+    return subject
+
+
 def _intended_grade(rng: np.random.Generator, probabilities: tuple[float, ...], level: Level) -> int:
     weight = LEVEL_WEIGHT[level.index]
     abnormal = np.array(probabilities[1:]) * weight
@@ -214,56 +233,63 @@ def _intended_grade(rng: np.random.Generator, probabilities: tuple[float, ...], 
     return int(rng.choice(4, p=p))
 
 
-def _sample_level_pathology(
-    rng: np.random.Generator, level: Level, prevalence: dict[str, tuple[float, ...]], narrow: float
-) -> LevelPathology:
+# Typical canal of the lower vertebra of each level (half-width, depth), before size and narrowing.
+_LOWER_CANAL = {Level.L1_L2: (11.5, 17.0), Level.L2_L3: (12.0, 16.5), Level.L3_L4: (12.5, 16.5),
+                Level.L4_L5: (13.0, 17.0), Level.L5_S1: (13.5, 15.0)}
+# Intended dural-sac area as a multiple of the cauda equina's area, per intended canal grade; the
+# grading thresholds (anterior CSF, CSF fraction 35 % and 10 %) fall between these bands.
+_SAC_TO_ROOTS = ((2.9, 4.0), (1.75, 2.1), (1.2, 1.45), (0.75, 0.95))
+
+
+def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: dict[str, tuple[float, ...]],
+                            scale: float, sac_fill: float, root_area_l1: float) -> LevelPathology:
     """Pathology magnitudes that tend to produce the intended grades (calibrated against lss.phantom.grading)."""
     path = LevelPathology(level)
     canal = _intended_grade(rng, prevalence["central_canal"], level)
     recess = {side: _intended_grade(rng, prevalence["lateral_recess"], level) for side in (Side.LEFT, Side.RIGHT)}
     foramen = {side: _intended_grade(rng, prevalence["neural_foramen"], level) for side in (Side.LEFT, Side.RIGHT)}
-    path.intended = {
-        "central_canal": canal,
-        **{f"lateral_recess_{s.value}": g for s, g in recess.items()},
-        **{f"neural_foramen_{s.value}": g for s, g in foramen.items()},
-    }
+    path.intended = {"central_canal": canal, **{f"lateral_recess_{s.value}": g for s, g in recess.items()},
+                     **{f"neural_foramen_{s.value}": g for s, g in foramen.items()}}
 
-    # Central canal: the dural sac loses area to an anterior disc and posterior flavum / facets.
-    loss = [rng.uniform(0.0, 0.22), rng.uniform(0.44, 0.56), rng.uniform(0.60, 0.68), rng.uniform(0.76, 0.86)][canal]
-    if narrow < 1.0:
-        loss = max(0.0, loss - 0.25)
-    anterior_share = rng.uniform(0.45, 0.9)
-    sac_depth = 12.5 * narrow
-    path.bulge = float(rng.uniform(0.0, 1.2))
-    path.central_herniation = float(max(0.0, loss * anterior_share * sac_depth * 1.55 + 1.5 - path.bulge))
-    posterior = loss * (1 - anterior_share) * sac_depth * 1.2
+    # Central canal: a central disc narrows the dural sac to an intended multiple of the roots' area.
+    half_width, depth = _LOWER_CANAL[level]
+    sac_half_width, sac_half_depth = (half_width * scale - 2.0) * sac_fill, 0.33 * depth * scale * sac_fill
+    nominal_area = np.pi * sac_half_width * sac_half_depth
+    roots = root_area_l1 * 0.95 ** level.index
+    target_area = roots * rng.uniform(*_SAC_TO_ROOTS[canal])
+    compression = 1.0 - target_area / nominal_area
+    path.bulge = float(rng.uniform(0.0, 1.0))
+    # measured: the healthy sac is ≈ 21 % below its nominal ellipse; each mm of disc beyond 4 mm removes
+    # about 0.58 / (sac depth) of it
+    depth_needed = 4.0 + 0.75 * max(0.0, compression - 0.21) * 2.0 * sac_half_depth / 0.58
+    path.central_herniation = float(depth_needed if canal else rng.uniform(0.0, 3.5))
     for side in (Side.LEFT, Side.RIGHT):
-        path.flavum_thickening[side] = float(posterior + rng.uniform(0.0, 0.6))
+        path.flavum_thickening[side] = float(rng.uniform(0.0, 0.8))
 
     # Lateral recess: facet (superior articular process) and paracentral disc narrow the recess.
     for side, grade in recess.items():
-        facet = [rng.uniform(0.0, 0.8), rng.uniform(1.8, 2.6), rng.uniform(3.2, 3.9), rng.uniform(4.6, 5.8)][grade]
-        share = rng.uniform(0.0, 0.5) if grade else 0.0
-        path.facet_hypertrophy[side] = float(facet * (1 - share))
-        path.paracentral_herniation[side] = float(facet * share * 1.2)
+        facet = [rng.uniform(0.0, 0.8), rng.uniform(1.9, 2.6), rng.uniform(4.4, 5.4), rng.uniform(6.5, 8.0)][grade]
+        path.facet_hypertrophy[side] = float(facet)
+        if grade == 3:
+            path.paracentral_herniation[side] = float(rng.uniform(3.0, 4.5))
 
-    # Neural foramen: disc height loss (vertical), foraminal disc and facet (transverse).
-    height = [rng.uniform(0.0, 0.12), 0.0, 0.0, 0.0]
+    # Neural foramen: a foraminal disc from below-in-front, disc collapse with facet subluxation from
+    # below-behind, and facet hypertrophy from behind.
+    height = [rng.uniform(0.0, 0.12)]
     for side, grade in foramen.items():
         if grade == 0:
-            path.foraminal_herniation[side] = float(rng.uniform(0.0, 1.0))
-            continue
-        vertical_first = rng.random() < 0.5
-        if grade == 1 and vertical_first:
-            height.append(rng.uniform(0.38, 0.5))
+            path.foraminal_herniation[side] = float(rng.uniform(0.0, 1.5))
+        elif grade == 1 and rng.random() < 0.5:
+            path.foraminal_herniation[side] = float(rng.uniform(6.0, 7.0))
         elif grade == 1:
-            path.foraminal_herniation[side] = float(rng.uniform(2.6, 3.4))
+            height.append(rng.uniform(0.45, 0.5))
+            path.foraminal_herniation[side] = float(rng.uniform(4.5, 5.5))
         elif grade == 2:
-            height.append(rng.uniform(0.38, 0.48))
-            path.foraminal_herniation[side] = float(rng.uniform(2.6, 3.2))
+            height.append(rng.uniform(0.5, 0.55))
+            path.foraminal_herniation[side] = float(rng.uniform(7.3, 8.0))
+            path.facet_hypertrophy[side] = max(path.facet_hypertrophy[side], float(rng.uniform(4.0, 5.0)))
         else:
-            height.append(rng.uniform(0.45, 0.55))
-            path.foraminal_herniation[side] = float(rng.uniform(4.5, 6.0))
+            path.foraminal_herniation[side] = float(rng.uniform(9.5, 11.0))
     path.height_loss = float(max(height))
     if level in (Level.L4_L5, Level.L3_L4) and rng.random() < 0.06:
         path.listhesis = float(rng.uniform(3.0, 7.0))
@@ -277,7 +303,8 @@ def _sample_discs(rng: np.random.Generator, size: float, pathology: dict[Level, 
         level = next((lv for lv in Level if lv.value == name), None)
         loss = pathology[level].height_loss if level else 0.0
         degeneration = float(np.clip(loss * 1.6 + rng.uniform(0.0, 0.35), 0.0, 1.0))
-        discs.append(Disc(name, level, 0.0, height * size * (1.0 - loss) * rng.uniform(0.93, 1.07), degeneration))
+        healthy = height * size * rng.uniform(0.93, 1.07)
+        discs.append(Disc(name, level, 0.0, healthy * (1.0 - loss), degeneration, healthy * loss))
     return discs
 
 
@@ -311,7 +338,7 @@ def _stack_vertebrae(
                 canal_depth=canal_depth[name] * size * narrow * rng.uniform(0.95, 1.05),
                 pedicle_length=8.0 * size * narrow * rng.uniform(0.9, 1.1),
                 pedicle_width=pedicle_width[name] * size * rng.uniform(0.9, 1.1),
-                recess_depth=6.8 * size * rng.uniform(0.9, 1.1),
+                recess_depth=7.6 * size * rng.uniform(0.92, 1.08),
                 v_shift=shift,
             )
         )
@@ -328,7 +355,7 @@ def _stack_vertebrae(
             canal_depth=15.0 * size * narrow,
             pedicle_length=8.0 * size * narrow,
             pedicle_width=12.0 * size,
-            recess_depth=6.8 * size * rng.uniform(0.9, 1.1),
+            recess_depth=7.6 * size * rng.uniform(0.92, 1.08),
             v_shift=0.0,
         )
     )
