@@ -5,10 +5,10 @@ All measurements read the fine label grid — the same voxels the images are sam
 * Central canal (Lee GY et al., AJR 2011), on the cross-section with the smallest dural sac within the
   disc: severe when CSF is under 10 % of the sac (a single bundle), moderate when under 35 % (roots
   aggregated), mild when the anterior CSF in the midline is thinner than 1 mm (obliterated), else normal.
-* Lateral recess (Bartynski & Lin, AJNR 2003), within 2.5 mm of the disc mid-plane: severe when the traversing root's cross-section is under 60 % of its nominal area
-  (compressed), moderate when it touches bone, disc or ligament (at least 2 boundary voxels, median over
-  the sections: contacted or displaced), mild when the recess depth is under 80 % of the subject's
-  nominal depth, else normal.
+* Lateral recess (Bartynski & Lin, AJNR 2003), within 2.5 mm of the disc mid-plane: severe when the
+  traversing root's cross-section is under 60 % of its nominal area (compressed), moderate when it
+  touches bone, disc or ligament (at least 2 boundary voxels, median over the sections: contacted or
+  displaced), mild when the recess depth is under 80 % of the subject's nominal depth, else normal.
 * Neural foramen (Lee S et al., AJR 2010), on parasagittal sections through the foramen: severe when the
   exiting root's cross-section is under 60 % of nominal (collapsed), moderate when perineural fat is
   obliterated in all four directions, mild when in two or three (Lee's "two opposing directions",
