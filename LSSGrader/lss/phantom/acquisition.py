@@ -109,9 +109,9 @@ def _plan_sagittal(anatomy: Anatomy, profile: Profile, rng: np.random.Generator,
     count = int(np.clip(np.ceil(58.0 / spacing), 11, 17))
     count += 1 - count % 2
     offsets = (np.arange(count) - (count - 1) / 2) * spacing
-    reverse = rng.random() < 0.5  # acquired from the other side
-    normal = np.cross(row, column)
-    if (reverse if orientation.reverse_slices is None else orientation.reverse_slices) != (normal[0] > 0):
+    left_to_right = rng.random() < 0.5 if orientation.reverse_slices is None else orientation.reverse_slices
+    towards_left = (rotation.T @ np.cross(row, column))[0] > 0  # increasing offsets move to the patient's left
+    if left_to_right == towards_left:
         offsets = offsets[::-1]
     subject = anatomy.subject
     l3 = subject.vertebra("L3")

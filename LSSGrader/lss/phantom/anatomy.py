@@ -16,16 +16,43 @@ from lss.phantom import anatomy_canal as canal
 from lss.phantom import anatomy_soft as soft
 from lss.phantom import anatomy_spine as spine
 from lss.phantom.grid import LabelGrid
-from lss.phantom.shapes import between
+from lss.phantom.shapes import between, smooth_noise
 from lss.phantom.spine_frame import Pose, ProjectionTable, SpineCurve, rotation_matrix
 from lss.phantom.subject import Subject
 from lss.phantom.tissues import DEFER, DISC, THECAL_SAC, Tissue
 
 FINE_STEP = 0.5
+_DITHER = np.random.default_rng(2024).uniform(-0.5, 0.5, (4099, 3)).astype(np.float32)  # fixed: deterministic
 REGION_SIDES = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT),
                 (Region.LATERAL_RECESS, Side.RIGHT), (Region.NEURAL_FORAMEN, Side.LEFT),
                 (Region.NEURAL_FORAMEN, Side.RIGHT))
 DISC_ZONE_BASE = 1 + len(Level) * len(REGION_SIDES)
+# What a radiologist's lateral-recess box surrounds: the recess and whatever narrows it (disc, flavum,
+# facet cortex), not the muscle, fat, vessels or vertebral marrow around it.
+RECESS_CONTENTS = tuple(t for t in Tissue if t not in (Tissue.MUSCLE, Tissue.FAT, Tissue.VESSEL, Tissue.MARROW,
+                                                       Tissue.MARROW_FATTY, Tissue.AIR))
+
+
+@dataclass
+class TextureGrid:
+    """A smooth random multiplicative field on a coarse grid over the spine region (tissue heterogeneity)."""
+
+    grid: LabelGrid  # reused for its geometry; values live in ``values``
+    values: np.ndarray
+
+    @classmethod
+    def random(cls, fine: LabelGrid, rng: np.random.Generator, step: float = 2.0) -> TextureGrid:
+        """About ±7 % variation in blobs of ~1 cm over the fine grid's extent."""
+        shape = tuple(int(np.ceil(n * fine.step / step)) + 1 for n in fine.labels.shape)
+        grid = LabelGrid(fine.origin, step, np.zeros(shape, dtype=np.uint8))
+        field = smooth_noise(shape, rng, cells=4.0)
+        values = (1.0 + 0.07 * field / (field.std() + 1e-9)).astype(np.float32)
+        return cls(grid, values)
+
+    def sample(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Texture factor at coordinates; 1 outside the grid."""
+        flat, inside = self.grid.indices(u, v, w)
+        return np.where(inside, self.values.reshape(-1)[flat], np.float32(1.0))
 
 
 def zone_id(level: Level, region: Region, side: Side) -> int:
@@ -57,6 +84,8 @@ class Anatomy:
     body: LabelGrid
     zones: LabelGrid
     root_paths: dict[Level, dict[str, np.ndarray]]
+    bowel: LabelGrid
+    texture: TextureGrid
 
     def straightened(self, points_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(u, v, w, inside) of LPS points."""
@@ -84,12 +113,30 @@ class Anatomy:
         v, w, inside = self.table.lookup(y, z)
         return self._labels(x, v, w, inside, with_zones)
 
+    def texture_lattice(self, origin: np.ndarray, column_step: np.ndarray, row_step: np.ndarray, n_columns: int,
+                        n_rows: int) -> np.ndarray:
+        """Multiplicative tissue texture (≈ 1 ± 0.07) on a planar lattice, like ``sample_lattice``."""
+        rotation = self.pose.rotation
+        start = self.pose.lps_to_body(np.asarray(origin, dtype=float))
+        along_i, along_j = rotation.T @ column_step, rotation.T @ row_step
+        i = np.arange(n_columns, dtype=np.float32)[None, :]
+        j = np.arange(n_rows, dtype=np.float32)[:, None]
+        x, y, z = (np.float32(start[d]) + i * np.float32(along_i[d]) + j * np.float32(along_j[d]) for d in range(3))
+        v, w, _ = self.table.lookup(y, z)
+        return self.texture.sample(x, v, w)
+
     def _labels(self, u, v, w, inside, with_zones: bool) -> tuple[np.ndarray, np.ndarray | None]:
         labels = self.fine.sample(u, v, w, outside=DEFER)
         deferred = labels == DEFER
         if deferred.any():
             labels[deferred] = self.body.sample(u[deferred], v[deferred], np.zeros(1, np.float32),
                                                 outside=Tissue.AIR)
+        bowel = labels == Tissue.VISCERA
+        if bowel.any():  # dithered lookup: the 2 mm bowel grid's edges blend under partial-volume averaging
+            count = int(bowel.sum())
+            jitter = np.resize(_DITHER, (count, 3)) * self.bowel.step
+            labels[bowel] = self.bowel.sample(u[bowel] + jitter[:, 0], v[bowel] + jitter[:, 1],
+                                              w[bowel] + jitter[:, 2], outside=Tissue.VISCERA)
         labels[~inside] = Tissue.AIR
         zones = None
         if with_zones:
@@ -115,7 +162,7 @@ def build_anatomy(subject: Subject) -> Anatomy:
     """Paint the subject's anatomy: soft tissue, canal, bones, discs, ligaments, fat, roots, zones."""
     w_low = -110.0
     w_high = subject.vertebrae[0].w_top + 8.0
-    curve = _lordotic_curve(subject, w_low - 60.0, w_high + 80.0)
+    curve = _lordotic_curve(subject, w_low - 160.0, w_high + 160.0)
     fine = LabelGrid.empty((-92.0, 92.0), (-60.0, 105.0), (w_low, w_high), FINE_STEP, DEFER)
     soft.paint_kidneys(fine, subject)
     soft.paint_muscles(fine, subject)
@@ -148,8 +195,10 @@ def build_anatomy(subject: Subject) -> Anatomy:
     v_range = (body.origin[1] - 10.0, body.axis(1)[-1] + 10.0)
     ys = curve.y
     table = ProjectionTable.build(curve, (float(ys.min()) + v_range[0] - 40.0, float(ys.max()) + v_range[1] + 40.0),
-                                  (float(curve.z.min()), float(curve.z.max())), step=0.4)
-    return Anatomy(subject, curve, table, pose, fine, body, zones, root_paths)
+                                  (float(curve.z.min()), float(curve.z.max())), step=0.5)
+    bowel = soft.build_bowel(subject, body, (w_low, w_high), np.random.default_rng([subject.seed, 2]))
+    texture = TextureGrid.random(fine, np.random.default_rng([subject.seed, 3]))
+    return Anatomy(subject, curve, table, pose, fine, body, zones, root_paths, bowel, texture)
 
 
 def disc_bulge(subject: Subject, disc) -> float:
@@ -178,7 +227,7 @@ def _lordotic_curve(subject: Subject, w_min: float, w_max: float) -> SpineCurve:
 
     def curvature(w):
         lumbar = np.where(between(w, 0.0, l1_top), lordosis * weights(w) / norm, 0.0)
-        return lumbar + np.where(w < 0.0, -sacral, 0.0) + np.where(w > l1_top, -0.0025, 0.0)
+        return lumbar + np.where(between(w, -95.0, 0.0), -sacral, 0.0) + np.where(w > l1_top, -0.0025, 0.0)
 
     curve = SpineCurve.from_curvature(w_min, w_max, curvature)
     # rotate so that the sacral endplate tangent makes the sacral slope with the vertical
@@ -212,8 +261,8 @@ def _paint_zones(fine: LabelGrid, subject: Subject) -> LabelGrid:
         for side, sign in spine.SIDES:
             u_lo, u_hi = sorted((sign * (sac_half_width - 2.0), sign * (lower.canal_half_width + 1.0)))
             v_lo, v_hi = lower.posterior_wall - 1.0, lower.posterior_wall + lower.recess_depth + 2.0
-            zones.paint((u_lo, v_lo, w_lo), (u_hi, v_hi, w_hi), lambda u, v, w: np.ones(
-                np.broadcast_shapes(u.shape, v.shape, w.shape), bool), zone_id(level, Region.LATERAL_RECESS, side))
+            _zone_where_labels(zones, fine, (u_lo, v_lo, w_lo), (u_hi, v_hi, w_hi), RECESS_CONTENTS,
+                               zone_id(level, Region.LATERAL_RECESS, side))
             f_lo, f_hi = canal.foramen_box(upper, lower, sign)
             _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT),
                                zone_id(level, Region.NEURAL_FORAMEN, side))

@@ -204,8 +204,6 @@ def root_area_at(subject: Subject, w: np.ndarray) -> np.ndarray:
 
 
 _PATTERN_PERIOD = 2.6  # mm between neighbouring roots of the cauda equina
-_PATTERN_CDF = np.sort((np.cos(np.linspace(0, 2 * np.pi, 64, endpoint=False))[:, None]
-                        + np.cos(np.linspace(0, 2 * np.pi, 64, endpoint=False))[None, :]).ravel())
 
 
 def paint_cauda_equina(grid: LabelGrid, subject: Subject) -> None:
@@ -238,10 +236,13 @@ def paint_cauda_equina(grid: LabelGrid, subject: Subject) -> None:
     region_area = np.minimum(sac_area, roots / 0.6)
     cutoff = np.argmax(cumulative * voxel_area >= region_area[:, None] - 1e-9, axis=1)
     packing = np.clip(roots / np.maximum(region_area, 1e-6), 0.0, 1.0)
-    threshold = np.quantile(_PATTERN_CDF, 1.0 - packing)
-    threshold = np.where(packing >= 0.999, -np.inf, threshold)
     depth_mm = depth * grid.step
     pattern = np.cos(2 * np.pi * u / _PATTERN_PERIOD) + np.cos(2 * np.pi * depth_mm / _PATTERN_PERIOD)
     in_region = sac & (depth >= 1) & (depth <= cutoff[None, None, :]) & (block == Tissue.CSF)
-    is_root = in_region & (pattern >= threshold[None, None, :]) & (roots[None, None, :] > 0.5)
-    block[is_root] = Tissue.CAUDA_EQUINA
+    for k in np.nonzero(in_region.any(axis=(0, 1)) & (roots > 0.5))[0]:
+        # the threshold that makes exactly ``packing`` of this cross-section's region roots
+        region = in_region[:, :, k]
+        values = pattern[:, :, 0][region] if pattern.shape[2] == 1 else pattern[:, :, k][region]
+        cut = -np.inf if packing[k] >= 0.999 else np.quantile(values, 1.0 - packing[k])
+        section = block[:, :, k]
+        section[region & (pattern[:, :, min(k, pattern.shape[2] - 1)] >= cut)] = Tissue.CAUDA_EQUINA

@@ -7,7 +7,7 @@ import numpy as np
 
 from lss.phantom.anatomy_spine import SIDES
 from lss.phantom.grid import LabelGrid
-from lss.phantom.shapes import between, capsule_chain, ellipse, ellipsoid, polyline_bounds
+from lss.phantom.shapes import between, capsule_chain, ellipse, ellipsoid, polyline_bounds, smooth_noise
 from lss.phantom.subject import Subject
 from lss.phantom.tissues import DEFER, Tissue
 
@@ -139,6 +139,29 @@ def build_body_section(subject: Subject, step: float = 0.5) -> LabelGrid:
         Tissue.FAT,
     )
     grid.paint(
-        *everything, lambda u, v, w: (v < -28.0 - 0.25 * np.abs(u)) & outline(14.0 + fat)(u, v, w), Tissue.VISCERA
+        *everything, lambda u, v, w: (v < -30.0 - 0.004 * u * u) & outline(14.0 + fat)(u, v, w), Tissue.VISCERA
     )
+    return grid
+
+
+def build_bowel(subject: Subject, body: LabelGrid, w_range: tuple[float, float], rng: np.random.Generator,
+                step: float = 2.0) -> LabelGrid:
+    """Bowel contents for the abdominal cavity: loops of fluid, gas, mesenteric fat and bowel wall.
+
+    A smooth random field (blobs about a centimetre across) thresholded into the four classes; it is
+    consulted only where the body section says VISCERA.
+    """
+    u_axis, v_axis = body.axis(0), body.axis(1)
+    viscera = np.nonzero((body.labels[:, :, 0] == Tissue.VISCERA).any(axis=0))[0]
+    v_range = (float(v_axis[viscera.min()]), float(v_axis[viscera.max()])) if viscera.size else (-1.0, 0.0)
+    grid = LabelGrid.empty((float(u_axis[0]), float(u_axis[-1])), v_range, w_range, step, Tissue.VISCERA)
+    field = smooth_noise(grid.labels.shape, rng, cells=7.0)
+    field /= field.std() + 1e-9
+    second = smooth_noise(grid.labels.shape, rng, cells=4.0)
+    second /= second.std() + 1e-9
+    labels = grid.labels
+    labels[field > 0.6] = Tissue.CSF  # fluid-filled loops: dark on T1, bright on T2
+    labels[field < -0.8] = Tissue.FAT  # mesenteric fat
+    labels[(second > 1.3) & (field > -0.3)] = Tissue.AIR  # gas
+    labels[np.abs(field - 0.6) < 0.12] = Tissue.MUSCLE  # bowel wall around fluid loops
     return grid

@@ -29,11 +29,11 @@ def superior_articular_process(
     """Centre and radii of the lower vertebra's superior articular process at the disc above it.
 
     Its anterior face bounds the lateral recess posteriorly (at nominal ``recess_depth`` behind the disc
-    when not hypertrophied) and the foramen's lower part; hypertrophy grows it anteriorly, medially and
-    cranially.
+    when not hypertrophied) and the foramen's lower part; hypertrophy grows it mainly anteriorly, less
+    medially, and cranially.
     """
-    radius_u, radius_v = 6.0 + 0.5 * hypertrophy, 4.5 + 0.5 * hypertrophy
-    centre_u = sign * (lower.canal_half_width + 2.0 - 0.45 * hypertrophy)
+    radius_u, radius_v = 6.0 + 0.3 * hypertrophy, 4.5 + 0.5 * hypertrophy
+    centre_u = sign * (lower.canal_half_width + 2.0 - 0.2 * hypertrophy)
     recess_column = sign * (lower.canal_half_width - 2.5)
     reach = radius_v * np.sqrt(max(0.0, 1.0 - ((recess_column - centre_u) / radius_u) ** 2))
     centre_v = lower.posterior_wall + lower.recess_depth + reach - 0.6 * hypertrophy

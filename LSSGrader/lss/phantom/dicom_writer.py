@@ -87,9 +87,13 @@ class WrittenSlice:
     value_scale: float  # rescaled pixel value ≈ rendered signal × value_scale
 
 
-def make_study_identity(study_index: int, seed: int, rng: np.random.Generator) -> StudyIdentity:
-    """A plausible anonymous patient and study; UIDs depend only on (seed, study_index), the rest on ``rng``."""
-    entropy = ["lss-phantom", str(seed), str(study_index)]
+def make_study_identity(study_index: int, seed: int, rng: np.random.Generator, variant: str = "") -> StudyIdentity:
+    """A plausible anonymous patient and study.
+
+    UIDs depend only on (seed, study_index, variant) — ``variant`` names whatever else changes the images
+    (generation options, phantom version) so that different images never share UIDs; the rest on ``rng``.
+    """
+    entropy = ["lss-phantom", str(seed), str(study_index), *([variant] if variant else [])]
     study_date = dt.date(2016, 1, 1) + dt.timedelta(days=int(rng.integers(0, 9 * 365)))
     study_start = dt.datetime.combine(study_date, dt.time(7)) + dt.timedelta(seconds=int(rng.integers(0, 10 * 3600)))
     age_years = int(rng.integers(35, 86))

@@ -16,14 +16,21 @@ from pathlib import Path
 import numpy as np
 
 import lss
+from lss.model.findings import StudyFindings
 from lss.model.findings_io import write_findings
-from lss.phantom.acquisition import plan_protocol
-from lss.phantom.anatomy import build_anatomy
-from lss.phantom.dicom_writer import RenderedSeries, RenderedStack, make_study_identity, write_series
+from lss.phantom.acquisition import PlannedSeries, plan_protocol
+from lss.phantom.anatomy import Anatomy, build_anatomy
+from lss.phantom.dicom_writer import (
+    RenderedSeries,
+    RenderedStack,
+    StudyIdentity,
+    make_study_identity,
+    write_series,
+)
 from lss.phantom.grading import grade_all
 from lss.phantom.ground_truth import build_ground_truth, label_legend, write_json, write_label_map
-from lss.phantom.profiles import choose_profile
-from lss.phantom.render import Contrast, render_series, sample_stack
+from lss.phantom.profiles import Profile, choose_profile
+from lss.phantom.render import Contrast, SampledStack, render_series, sample_stack
 from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_PREVALENCE, Subject, sample_subject
 
 PHANTOM_VERSION = "1"  # bump whenever the same seed would produce different studies
@@ -58,70 +65,103 @@ def study_grades(seed: int, index: int, enriched: bool = False) -> dict:
     return grade_all(build_anatomy(subject))
 
 
+@dataclass
+class RenderedStudy:
+    """One study in memory: subject, anatomy, measured grades, scanner, protocol, images and sampled labels."""
+
+    seed: int
+    index: int
+    subject: Subject
+    anatomy: Anatomy
+    grades: dict
+    profile: Profile
+    identity: StudyIdentity
+    plan: list[PlannedSeries]
+    images: dict[int, list[np.ndarray]]  # series number → pixel data per stack
+    sampled: dict[int, list[SampledStack]]  # series number → labels and zones per stack
+
+
+def render_study(seed: int, index: int, options: PhantomOptions = PhantomOptions()) -> RenderedStudy:
+    """Everything of study ``index`` of batch ``seed`` except the files."""
+    rng, subject = study_subject(seed, index, options.enriched)
+    anatomy = build_anatomy(subject)
+    grades = grade_all(anatomy)
+    profile = choose_profile(rng, options.profile)
+    variant = f"v{PHANTOM_VERSION} profile={options.profile} enriched={options.enriched} stack={options.axial_stack}"
+    identity = make_study_identity(index, seed, rng, variant)
+    plan = plan_protocol(anatomy, profile, rng, options.axial_stack)
+    images = render_series(anatomy, plan, profile, Contrast.draw(anatomy, rng), rng)
+    by_stack: dict[int, SampledStack] = {}
+    sampled = {s.series_number: [by_stack.setdefault(id(p), sample_stack(anatomy, p)) for p in s.stacks]
+               for s in plan}
+    return RenderedStudy(seed, index, subject, anatomy, grades, profile, identity, plan, images, sampled)
+
+
 def generate_study(out_dir: Path, seed: int, index: int, options: PhantomOptions = PhantomOptions()) -> dict:
     """Generate study ``index`` of the batch seeded ``seed`` into ``out_dir``; returns its summary.
 
     The study is assembled in a hidden temporary folder and renamed into place when complete.
     """
     started = time.perf_counter()
-    rng, subject = study_subject(seed, index, options.enriched)
-    anatomy = build_anatomy(subject)
-    grades = grade_all(anatomy)
-    profile = choose_profile(rng, options.profile)
-    identity = make_study_identity(index, seed, rng)
-    plan = plan_protocol(anatomy, profile, rng, options.axial_stack)
-    images = render_series(anatomy, plan, profile, Contrast.draw(anatomy, rng), rng)
-    sampled_by_stack: dict[int, object] = {}
-    sampled = {s.series_number: [sampled_by_stack.setdefault(id(p), sample_stack(anatomy, p)) for p in s.stacks]
-               for s in plan}
-
+    study = render_study(seed, index, options)
     final = Path(out_dir) / study_folder_name(index)
     work = Path(out_dir) / f".tmp-{study_folder_name(index)}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    try:
+        truth = write_study(work, study, options)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(work, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # only left if something failed: never leave half a study
+    return {
+        "folder": final.name,
+        "patient_id": study.identity.patient_id,
+        "study_uid": study.identity.study_uid,
+        "profile": study.profile.name,
+        "grades": {f"{f.level.value} {f.region.value} {f.side.value}": int(f.grade) for f in truth.findings},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def write_study(folder: Path, study: RenderedStudy, options: PhantomOptions) -> StudyFindings:
+    """Write a rendered study's DICOM, ground truth, label maps and preview into ``folder``."""
     uids, descriptions, rendered_all = {}, {}, {}
-    for series in plan:
+    for series in study.plan:
         rendered = RenderedSeries(
             role=series.role, series_number=series.series_number,
-            stacks=[RenderedStack(p.geometry, images[series.series_number][i], p.level)
+            stacks=[RenderedStack(p.geometry, study.images[series.series_number][i], p.level)
                     for i, p in enumerate(series.stacks)],
             repetition_time=series.timing.repetition_time, echo_time=series.timing.echo_time,
             echo_train_length=series.timing.echo_train_length, slice_thickness=series.slice_thickness,
             spacing_between_slices=series.spacing_between_slices)
-        written = write_series(rendered, identity, profile, work / "dicom")
+        written = write_series(rendered, study.identity, study.profile, folder / "dicom")
         sops = [[""] * p.geometry.n_slices for p in series.stacks]
         for item in written:
             sops[item.stack_index][item.slice_index] = item.sop_instance_uid
         uids[series.series_number] = (written[0].series_instance_uid, sops)
-        descriptions[series.series_number] = profile.vendor.series_descriptions[series.role]
+        descriptions[series.series_number] = study.profile.vendor.series_descriptions[series.role]
         rendered_all[series.series_number] = rendered
-    extra = {"phantom": {"version": PHANTOM_VERSION, "seed": seed, "study_index": index, "profile": profile.name,
-                         "subject": subject.describe()}}
-    source = f"lss phantom {lss.__version__} (phantom v{PHANTOM_VERSION}) seed {seed} study {index}"
-    truth = build_ground_truth(anatomy, grades, plan, sampled, uids, descriptions, identity.study_uid,
-                               identity.patient_id, source, extra)
-    write_findings(truth, work / "ground_truth.json")
+    extra = {"phantom": {"version": PHANTOM_VERSION, "seed": study.seed, "study_index": study.index,
+                         "profile": study.profile.name, "subject": study.subject.describe()}}
+    source = f"lss phantom {lss.__version__} (phantom v{PHANTOM_VERSION}) seed {study.seed} study {study.index}"
+    truth = build_ground_truth(study.anatomy, study.grades, study.plan, study.sampled, uids, descriptions,
+                               study.identity.study_uid, study.identity.patient_id, source, extra)
+    write_findings(truth, folder / "ground_truth.json")
     if options.label_maps:
-        for series in plan:
+        for series in study.plan:
             for i, planned in enumerate(series.stacks):
                 name = f"series{series.series_number:02d}_stack{i}.nrrd"
-                write_label_map(sampled[series.series_number][i].labels, planned.geometry, work / "labels" / name)
-        write_json(label_legend(), work / "labels" / "legend.json")
+                write_label_map(study.sampled[series.series_number][i].labels, planned.geometry,
+                                folder / "labels" / name)
+        write_json(label_legend(), folder / "labels" / "legend.json")
     if options.preview:
         from lss.phantom.preview import write_preview
 
-        write_preview(rendered_all, plan, truth, {n: sops for n, (_, sops) in uids.items()}, work / "preview.png")
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
-    return {
-        "folder": final.name,
-        "patient_id": identity.patient_id,
-        "study_uid": identity.study_uid,
-        "profile": profile.name,
-        "grades": {f"{f.level.value} {f.region.value} {f.side.value}": int(f.grade) for f in truth.findings},
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+        write_preview(rendered_all, study.plan, truth, {n: sops for n, (_, sops) in uids.items()},
+                      folder / "preview.png")
+    return truth
 
 
 def generate_batch(out_dir: Path, studies: int, seed: int, options: PhantomOptions = PhantomOptions(),

@@ -5,6 +5,8 @@ All measurements read the fine label grid — the same voxels the images are sam
 * Central canal (Lee GY et al., AJR 2011), on the cross-section with the smallest dural sac within the
   disc: severe when CSF is under 10 % of the sac (a single bundle), moderate when under 35 % (roots
   aggregated), mild when the anterior CSF in the midline is thinner than 1 mm (obliterated), else normal.
+  Quantitative companion: a sac that has lost ≥ 60 % of its nominal area (the subject's uncompressed sac
+  ellipse) is at least moderate, ≥ 80 % severe, whatever CSF is left around the roots.
 * Lateral recess (Bartynski & Lin, AJNR 2003), within 2.5 mm of the disc mid-plane: severe when the
   traversing root's cross-section is under 60 % of its nominal area (compressed), moderate when it
   touches bone, disc or ligament (at least 2 boundary voxels, median over the sections: contacted or
@@ -29,6 +31,8 @@ from lss.phantom.anatomy_spine import SIDES
 from lss.phantom.tissues import Tissue
 
 OBLITERATED_MM = 0.75
+MODERATE_COMPRESSION = 0.6  # dural sac area lost relative to the subject's nominal sac
+SEVERE_COMPRESSION = 0.8
 RECESS_HALF_RANGE = 2.5  # mm either side of the disc mid-plane where the recess is graded
 CONTACT_VOXELS = 2  # root boundary voxels touching hard tissue (median over sections) that make a contact
 NARROWED = 0.8  # recess depth below this fraction of the subject's nominal depth is narrowed
@@ -88,9 +92,10 @@ def grade_central_canal(anatomy: Anatomy, level: Level) -> tuple[Grade, dict[str
     anterior_csf = float(np.median(anterior)) if anterior else 0.0
     _, half_width, half_depth = sac_shape(lower, subject.sac_fill)
     nominal = np.pi * half_width * half_depth
-    if csf_fraction < 0.10 or area <= 0:
+    compression = max(0.0, 1.0 - area / nominal)
+    if csf_fraction < 0.10 or area <= 0 or compression >= SEVERE_COMPRESSION:
         grade = Grade.SEVERE
-    elif csf_fraction < 0.35:
+    elif csf_fraction < 0.35 or compression >= MODERATE_COMPRESSION:
         grade = Grade.MODERATE
     elif anterior_csf < 1.0:
         grade = Grade.MILD
@@ -98,7 +103,7 @@ def grade_central_canal(anatomy: Anatomy, level: Level) -> tuple[Grade, dict[str
         grade = Grade.NORMAL
     return grade, {
         "dural_sac_area_mm2": round(area, 2),
-        "dural_sac_compression": round(max(0.0, 1.0 - area / nominal), 4),
+        "dural_sac_compression": round(compression, 4),
         "csf_fraction": round(csf_fraction, 4),
         "anterior_csf_mm": round(anterior_csf, 2),
         "sac_ap_diameter_mm": round(max(depths) if depths else 0.0, 2),
@@ -150,7 +155,11 @@ def _soft_run(line: np.ndarray) -> int:
 
 
 def grade_neural_foramen(anatomy: Anatomy, level: Level, sign: float) -> tuple[Grade, dict[str, float]]:
-    """Neural foramen grade from perineural fat around the exiting root on three parasagittal sections."""
+    """Neural foramen grade from perineural fat around the exiting root on three parasagittal sections.
+
+    The grade is the median of the three sections' grades; the measures returned are those of the central
+    section when it carries that grade, else of the first section that does.
+    """
     grid, subject = anatomy.fine, anatomy.subject
     upper, lower = subject.level_vertebrae(level)
     u_axis, v_axis, w_axis = grid.axis(0), grid.axis(1), grid.axis(2)
@@ -171,8 +180,8 @@ def grade_neural_foramen(anatomy: Anatomy, level: Level, sign: float) -> tuple[G
         grades.append(_foramen_grade(measures))
         sections.append(measures)
     grade = Grade(int(np.median(grades)))
-    centre = sections[1]
-    return grade, {key: round(value, 3) for key, value in centre.items()}
+    deciding = sections[1] if grades[1] == grade else sections[grades.index(grade)]
+    return grade, {key: round(value, 3) for key, value in deciding.items()}
 
 
 def _foramen_section(plane: np.ndarray, expected: tuple[float, float], step: float, nominal_area: float

@@ -15,7 +15,7 @@ from lss.phantom.profiles import Profile
 from lss.phantom.tissues import NUCLEUS_BY_LEVEL_INDEX, RELAXATION_NAME, Tissue
 
 IN_PLANE_SUBSAMPLES = 2  # per acquired pixel and axis
-THROUGH_PLANE_SUBSAMPLES = 3
+THROUGH_PLANE_SUBSAMPLES = 2
 BASE_SNR = {"sag_t1": 22.0, "sag_t2": 18.0, "ax_t2": 15.0, "ax_t2_stack": 15.0}
 
 
@@ -93,7 +93,7 @@ def render_series(anatomy: Anatomy, series_list: list[PlannedSeries], profile: P
             key = id(planned)
             if key not in label_cache:
                 label_cache[key] = _supersampled_labels(anatomy, planned, series.slice_thickness)
-            stacks.append(_image(planned, label_cache[key], table, bias, reference / snr, rng))
+            stacks.append(_image(anatomy, planned, label_cache[key], table, bias, reference / snr, rng))
         images[series.series_number] = stacks
     return images
 
@@ -124,8 +124,8 @@ def _supersampled_labels(anatomy: Anatomy, planned: PlannedStack, thickness: flo
     return per_slice
 
 
-def _image(planned: PlannedStack, labels: list[np.ndarray], table: np.ndarray, bias, sigma: float,
-           rng: np.random.Generator) -> np.ndarray:
+def _image(anatomy: Anatomy, planned: PlannedStack, labels: list[np.ndarray], table: np.ndarray, bias,
+           sigma: float, rng: np.random.Generator) -> np.ndarray:
     geometry = planned.geometry
     rows, columns = planned.acquired_shape
     s = IN_PLANE_SUBSAMPLES
@@ -133,7 +133,9 @@ def _image(planned: PlannedStack, labels: list[np.ndarray], table: np.ndarray, b
     for k, sub in enumerate(labels):
         signal = table[sub].mean(axis=0)  # partial volume through the slice
         signal = signal.reshape(rows, s, columns, s).mean(axis=(1, 3))  # and within each pixel
-        signal = ndimage.gaussian_filter(signal * bias(*_acquired_lattice(planned, k, 0.0, 1)), 0.35)
+        lattice = _acquired_lattice(planned, k, 0.0, 1)
+        texture = ndimage.gaussian_filter(anatomy.texture_lattice(*lattice), 2.0)
+        signal = ndimage.gaussian_filter(signal * bias(*lattice) * texture, 0.35)
         real = signal + rng.normal(0.0, sigma, signal.shape)
         imaginary = rng.normal(0.0, sigma, signal.shape)
         magnitude = np.hypot(real, imaginary)

@@ -46,7 +46,7 @@ def smooth_noise(shape: tuple[int, ...], rng: np.random.Generator, cells: float)
     """Smooth random field of ``shape`` with blobs about ``cells`` voxels across, values roughly in [-1, 1]."""
     from scipy import ndimage
 
-    coarse = rng.normal(0.0, 1.0, tuple(max(2, int(np.ceil(n / cells)) + 2) for n in shape))
+    coarse = rng.normal(0.0, 1.0, tuple(max(2, int(np.ceil(n / cells)) + 2) for n in shape)).astype(np.float32)
     field = ndimage.zoom(coarse, [(n + 2 * cells) / c for n, c in zip(shape, coarse.shape, strict=True)], order=1)
     crop = tuple(slice(int(cells), int(cells) + n) for n in shape)
     field = field[crop]

@@ -220,6 +220,8 @@ def clear_pathology(subject: Subject) -> Subject:
     """Remove every herniation, bulge, hypertrophy and slip (disc heights, drawn at sampling, stay)."""
     for level, pathology in subject.pathology.items():
         subject.pathology[level] = LevelPathology(level, intended=dict.fromkeys(pathology.intended, 0))
+    for vertebra in subject.vertebrae:
+        vertebra.v_shift = 0.0
     return subject
 
 
@@ -239,6 +241,8 @@ _LOWER_CANAL = {Level.L1_L2: (11.5, 17.0), Level.L2_L3: (12.0, 16.5), Level.L3_L
 # Intended dural-sac area as a multiple of the cauda equina's area, per intended canal grade; the
 # grading thresholds (anterior CSF, CSF fraction 35 % and 10 %) fall between these bands.
 _SAC_TO_ROOTS = ((2.9, 4.0), (1.75, 2.1), (1.2, 1.45), (0.75, 0.95))
+# ... but below the grading's compression thresholds (60 % moderate, 80 % severe) for the milder grades
+_MAX_COMPRESSION = (0.3, 0.56, 0.72, 0.95)
 
 
 def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: dict[str, tuple[float, ...]],
@@ -257,7 +261,7 @@ def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: 
     nominal_area = np.pi * sac_half_width * sac_half_depth
     roots = root_area_l1 * 0.95 ** level.index
     target_area = roots * rng.uniform(*_SAC_TO_ROOTS[canal])
-    compression = 1.0 - target_area / nominal_area
+    compression = min(1.0 - target_area / nominal_area, _MAX_COMPRESSION[canal])
     path.bulge = float(rng.uniform(0.0, 1.0))
     # measured: the healthy sac is ≈ 21 % below its nominal ellipse; each mm of disc beyond 4 mm removes
     # about 0.58 / (sac depth) of it
@@ -291,8 +295,8 @@ def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: 
         else:
             path.foraminal_herniation[side] = float(rng.uniform(9.5, 11.0))
     path.height_loss = float(max(height))
-    if level in (Level.L4_L5, Level.L3_L4) and rng.random() < 0.06:
-        path.listhesis = float(rng.uniform(3.0, 7.0))
+    if level in (Level.L4_L5, Level.L3_L4) and rng.random() < 0.04:
+        path.listhesis = float(rng.uniform(3.0, 5.5))
     return path
 
 
