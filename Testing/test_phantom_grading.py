@@ -119,10 +119,11 @@ def test_right_facet_hypertrophy_worsens_the_right_lateral_recess_only(graded_ca
 
 
 def canal_grade(m: dict[str, float]) -> Grade:
-    """Severe: CSF < 10 % of the sac; moderate: < 35 %; mild: anterior midline CSF < 1 mm; else normal."""
-    if m["csf_fraction"] < 0.10 or m["dural_sac_area_mm2"] <= 0:
+    """Severe: CSF < 10 % of the sac or ≥ 80 % of the sac lost; moderate: CSF < 35 % or ≥ 60 % lost;
+    mild: anterior midline CSF < 1 mm; else normal."""
+    if m["csf_fraction"] < 0.10 or m["dural_sac_area_mm2"] <= 0 or m["dural_sac_compression"] >= 0.8:
         return Grade.SEVERE
-    if m["csf_fraction"] < 0.35:
+    if m["csf_fraction"] < 0.35 or m["dural_sac_compression"] >= 0.6:
         return Grade.MODERATE
     if m["anterior_csf_mm"] < 1.0:
         return Grade.MILD
@@ -154,9 +155,10 @@ CRITERIA = {CANAL: canal_grade, RECESS: recess_grade, FORAMEN: foramen_grade}
 
 def test_the_criteria_thresholds_are_those_documented():
     assert grading.OBLITERATED_MM == 0.75 and grading.COMPRESSED_AREA == 0.6
+    assert grading.MODERATE_COMPRESSION == 0.6 and grading.SEVERE_COMPRESSION == 0.8
     doc = " ".join(grading.__doc__.split())
     for phrase in ("under 10 %", "under 35 %", "thinner than 1 mm", "under 60 %", "under 80 %", "0.75 mm",
-                   "all four directions"):
+                   "all four directions", "≥ 60 %", "≥ 80 %"):
         assert phrase in doc, f"criteria changed: '{phrase}' no longer in lss.phantom.grading's docstring"
 
 

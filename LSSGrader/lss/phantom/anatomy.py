@@ -100,10 +100,19 @@ class Anatomy:
 
     def sample_lattice(self, origin: np.ndarray, column_step: np.ndarray, row_step: np.ndarray, n_columns: int,
                        n_rows: int, with_zones: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-        """Labels on the planar lattice origin + i·column_step + j·row_step (LPS), shape (n_rows, n_columns).
+        """Labels on the planar lattice origin + i·column_step + j·row_step (LPS), shape (n_rows, n_columns)."""
+        return self._labels(*self._lattice(origin, column_step, row_step, n_columns, n_rows), with_zones)
 
-        The LPS → body map is affine, so body coordinates are built by broadcasting 1-D index vectors.
-        """
+    def texture_lattice(self, origin: np.ndarray, column_step: np.ndarray, row_step: np.ndarray, n_columns: int,
+                        n_rows: int) -> np.ndarray:
+        """Multiplicative tissue texture (≈ 1 ± 0.07) on a planar lattice, like ``sample_lattice``."""
+        u, v, w, _ = self._lattice(origin, column_step, row_step, n_columns, n_rows)
+        return self.texture.sample(u, v, w)
+
+    def _lattice(self, origin: np.ndarray, column_step: np.ndarray, row_step: np.ndarray, n_columns: int,
+                 n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(u, v, w, inside) of a planar LPS lattice. The LPS → body map is affine, so body coordinates are
+        built by broadcasting 1-D index vectors, never as an (n, 3) array of points."""
         rotation = self.pose.rotation
         start = self.pose.lps_to_body(np.asarray(origin, dtype=float))
         along_i, along_j = rotation.T @ column_step, rotation.T @ row_step
@@ -111,19 +120,7 @@ class Anatomy:
         j = np.arange(n_rows, dtype=np.float32)[:, None]
         x, y, z = (np.float32(start[d]) + i * np.float32(along_i[d]) + j * np.float32(along_j[d]) for d in range(3))
         v, w, inside = self.table.lookup(y, z)
-        return self._labels(x, v, w, inside, with_zones)
-
-    def texture_lattice(self, origin: np.ndarray, column_step: np.ndarray, row_step: np.ndarray, n_columns: int,
-                        n_rows: int) -> np.ndarray:
-        """Multiplicative tissue texture (≈ 1 ± 0.07) on a planar lattice, like ``sample_lattice``."""
-        rotation = self.pose.rotation
-        start = self.pose.lps_to_body(np.asarray(origin, dtype=float))
-        along_i, along_j = rotation.T @ column_step, rotation.T @ row_step
-        i = np.arange(n_columns, dtype=np.float32)[None, :]
-        j = np.arange(n_rows, dtype=np.float32)[:, None]
-        x, y, z = (np.float32(start[d]) + i * np.float32(along_i[d]) + j * np.float32(along_j[d]) for d in range(3))
-        v, w, _ = self.table.lookup(y, z)
-        return self.texture.sample(x, v, w)
+        return x, v, w, inside
 
     def _labels(self, u, v, w, inside, with_zones: bool) -> tuple[np.ndarray, np.ndarray | None]:
         labels = self.fine.sample(u, v, w, outside=DEFER)

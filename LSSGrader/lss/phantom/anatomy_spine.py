@@ -245,15 +245,13 @@ def paint_herniation(
 
 def _paint_bone(grid: LabelGrid, lo: tuple[float, float, float], hi: tuple[float, float, float], mask) -> None:
     """Paint a bone as cortex, then turn its interior (more than one cortex away from its surface) to marrow."""
-    found = grid.window(lo, hi)
+    found = grid.mask(lo, hi, mask)
     if found is None:
         return
-    slices, (u, v, w) = found
-    inside = np.broadcast_to(mask(u, v, w), grid.labels[slices].shape)
+    slices, inside = found
     block = grid.labels[slices]
     block[inside] = Tissue.CORTEX
-    core = ndimage.binary_erosion(inside, iterations=max(1, int(round(CORTEX_MM / grid.step))))
-    block[core] = Tissue.MARROW
+    block[ndimage.binary_erosion(inside, iterations=max(1, int(round(CORTEX_MM / grid.step))))] = Tissue.MARROW
 
 
 def _paint_ellipsoid_bone(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from pydicom.valuerep import format_number_as_ds
 
+from lss.atomic import atomic_path
 from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Level
 from lss.phantom.profiles import Profile, SeriesRole, VendorStyle
@@ -324,12 +323,5 @@ def _age_in_years(birth: dt.date, on: dt.date) -> int:
 
 def _write_atomically(ds: Dataset, path: Path) -> None:
     """Write to a temporary file in the target folder, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            ds.save_as(stream, enforce_file_format=True)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary:
+        ds.save_as(temporary, enforce_file_format=True)

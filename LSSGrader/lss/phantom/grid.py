@@ -46,17 +46,25 @@ class LabelGrid:
             coords.append((self.origin[dim] + self.step * np.arange(start, stop)).reshape(shape))
         return tuple(slices), tuple(coords)  # type: ignore[return-value]
 
+    def mask(self, lo: tuple[float, float, float], hi: tuple[float, float, float], mask: MaskFunction
+             ) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
+        """Index slices of a bounding box and where ``mask(u, v, w)`` holds inside it (None if outside)."""
+        found = self.window(lo, hi)
+        if found is None:
+            return None
+        slices, (u, v, w) = found
+        return slices, np.broadcast_to(mask(u, v, w), self.labels[slices].shape)
+
     def paint(self, lo: tuple[float, float, float], hi: tuple[float, float, float], mask: MaskFunction,
               label: int, over: tuple[int, ...] | None = None, keep: tuple[int, ...] | None = None) -> None:
         """Set ``label`` where ``mask(u, v, w)`` holds inside the box.
 
         ``over`` restricts painting to voxels currently holding one of those labels; ``keep`` protects them.
         """
-        found = self.window(lo, hi)
+        found = self.mask(lo, hi, mask)
         if found is None:
             return
-        slices, (u, v, w) = found
-        inside = np.broadcast_to(mask(u, v, w), self.labels[slices].shape)
+        slices, inside = found
         block = self.labels[slices]
         if over is not None:
             inside = inside & np.isin(block, over)

@@ -4,13 +4,12 @@ is visible, disc positions, series records, and per-slice anatomy label maps."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
+from lss.atomic import atomic_path
 from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
 from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Grade, Level, Plane
@@ -103,15 +102,8 @@ def write_label_map(labels: np.ndarray, geometry: StackGeometry, path: Path) -> 
     image.SetOrigin(tuple(float(x) for x in geometry.slice_origins[0]))
     direction = np.column_stack([geometry.row_direction, geometry.column_direction, normal])
     image.SetDirection(tuple(float(x) for x in direction.ravel()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".nrrd", dir=path.parent)
-    os.close(handle)
-    try:
-        sitk.WriteImage(image, temporary, useCompression=True)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_path(path) as temporary:
+        sitk.WriteImage(image, str(temporary), useCompression=True)
 
 
 def label_legend() -> dict[str, str]:
@@ -121,12 +113,5 @@ def label_legend() -> dict[str, str]:
 
 def write_json(data: dict, path: Path) -> None:
     """Write JSON atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")

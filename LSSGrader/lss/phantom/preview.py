@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from lss.atomic import atomic_path
 from lss.model.findings import Box, StudyFindings
 from lss.model.vocabulary import Grade, Region, Side
 from lss.phantom.acquisition import PlannedSeries
@@ -56,16 +55,11 @@ def write_preview(rendered: dict[int, RenderedSeries], plan: list[PlannedSeries]
     figure.suptitle(f"{truth.patient_id} — synthetic phantom (boxes: ground truth; white normal, blue mild, "
                     "orange moderate, red severe)", color="white")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
     try:
-        figure.savefig(temporary, dpi=72, facecolor="black")
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=72, facecolor="black")
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _best_foramen_slice(truth: StudyFindings, side: Side, sops: list[str]) -> int:
