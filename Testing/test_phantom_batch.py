@@ -171,8 +171,9 @@ def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
         (["--seed", "-1"], "--seed"),
         (["--profile", "7T-bogus"], "--profile"),
         (["--workers", "0"], "--workers"),
+        (["--snr", "0"], "--snr"),
     ],
-    ids=["studies-zero", "studies-not-a-number", "negative-seed", "unknown-profile", "workers-zero"],
+    ids=["studies-zero", "studies-not-a-number", "negative-seed", "unknown-profile", "workers-zero", "snr-zero"],
 )
 def test_bad_arguments_exit_2_naming_the_argument(tmp_path, capsys, extra, named):
     out = tmp_path / "out"

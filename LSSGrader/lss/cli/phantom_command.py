@@ -32,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--axial-stack", action="store_true", help="also write a straight contiguous axial stack")
     parser.add_argument("--preview", action="store_true", help="write a preview.png contact sheet per study")
     parser.add_argument("--no-label-maps", action="store_true", help="skip the NRRD anatomy label maps")
+    parser.add_argument("--snr", type=float, default=1.0,
+                        help="signal-to-noise relative to each profile's typical value (default 1; 0.5 = noisier)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: number of CPU cores)")
     parser.set_defaults(run=run)
 
@@ -48,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be zero or positive (got {args.seed})")
     if args.profile != MIXED and args.profile not in PROFILE_NAMES:
         raise UsageError(f"unknown --profile {args.profile!r}; choose one of {', '.join(PROFILE_NAMES)} or {MIXED}")
+    if not 0.05 <= args.snr <= 20.0:
+        raise UsageError(f"--snr must be between 0.05 and 20 (got {args.snr})")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
     options = PhantomOptions(profile=args.profile, enriched=args.enriched, axial_stack=args.axial_stack,
-                             preview=args.preview, label_maps=not args.no_label_maps)
+                             preview=args.preview, label_maps=not args.no_label_maps, snr_scale=args.snr)
     from tqdm import tqdm
 
     with tqdm(total=args.studies, unit="study", file=sys.stderr, disable=None) as bar:

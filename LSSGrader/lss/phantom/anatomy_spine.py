@@ -16,9 +16,13 @@ CORTEX_MM = 1.0
 
 
 def posterior_arch_line(vertebra: Vertebra, u: np.ndarray) -> np.ndarray:
-    """v of the inner surface of the laminae: a V from the pedicles' back to the midline apex."""
+    """v of the inner surface of the laminae: a V from the pedicles' back to the midline apex.
+
+    A trefoil canal has the laminae meeting the pedicles just behind them (deep, narrow lateral recesses);
+    a round canal has them meeting 3 mm further back.
+    """
     apex = vertebra.posterior_wall + vertebra.canal_depth
-    corner = vertebra.posterior_wall + vertebra.pedicle_length + 2.0
+    corner = vertebra.posterior_wall + vertebra.pedicle_length + 2.0 + 3.0 * (1.0 - vertebra.trefoil)
     slope = (apex - corner) / vertebra.canal_half_width
     return apex - slope * np.abs(u)
 

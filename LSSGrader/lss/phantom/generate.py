@@ -45,6 +45,7 @@ class PhantomOptions:
     axial_stack: bool = False  # also a straight contiguous axial T2 stack
     preview: bool = False
     label_maps: bool = True
+    snr_scale: float = 1.0  # multiplies each profile's typical signal-to-noise ratio
 
 
 def study_folder_name(index: int) -> str:
@@ -87,10 +88,11 @@ def render_study(seed: int, index: int, options: PhantomOptions = PhantomOptions
     anatomy = build_anatomy(subject)
     grades = grade_all(anatomy)
     profile = choose_profile(rng, options.profile)
-    variant = f"v{PHANTOM_VERSION} profile={options.profile} enriched={options.enriched} stack={options.axial_stack}"
+    variant = (f"v{PHANTOM_VERSION} profile={options.profile} enriched={options.enriched} "
+               f"stack={options.axial_stack} snr={options.snr_scale}")
     identity = make_study_identity(index, seed, rng, variant)
     plan = plan_protocol(anatomy, profile, rng, options.axial_stack)
-    images = render_series(anatomy, plan, profile, Contrast.draw(anatomy, rng), rng)
+    images = render_series(anatomy, plan, profile, Contrast.draw(anatomy, rng), rng, options.snr_scale)
     by_stack: dict[int, SampledStack] = {}
     sampled = {s.series_number: [by_stack.setdefault(id(p), sample_stack(anatomy, p)) for p in s.stacks]
                for s in plan}

@@ -75,10 +75,11 @@ def sample_stack(anatomy: Anatomy, planned: PlannedStack) -> SampledStack:
 
 
 def render_series(anatomy: Anatomy, series_list: list[PlannedSeries], profile: Profile, contrast: Contrast,
-                  rng: np.random.Generator) -> dict[int, list[np.ndarray]]:
+                  rng: np.random.Generator, snr_scale: float = 1.0) -> dict[int, list[np.ndarray]]:
     """Pixel data (float32, ≥ 0) for every stack of every series, keyed by series number.
 
-    Series sharing a stack geometry (sagittal T1 and T2) sample the anatomy once.
+    Series sharing a stack geometry (sagittal T1 and T2) sample the anatomy once. ``snr_scale`` multiplies
+    the profile's typical signal-to-noise ratio (0.5: twice the noise).
     """
     bias = _draw_bias(anatomy, rng)
     label_cache: dict[int, list[np.ndarray]] = {}
@@ -87,7 +88,7 @@ def render_series(anatomy: Anatomy, series_list: list[PlannedSeries], profile: P
         table = contrast.signal_table(profile, series.timing.repetition_time, series.timing.echo_time)
         reference = float(table[int(Tissue.MUSCLE)])
         snr = BASE_SNR[series.role] * profile.field_strength.relative_snr * series.slice_thickness / 4.0
-        snr *= float(rng.uniform(0.8, 1.2))
+        snr *= float(rng.uniform(0.8, 1.2)) * snr_scale
         stacks = []
         for planned in series.stacks:
             key = id(planned)

@@ -42,6 +42,7 @@ class Vertebra:
     pedicle_width: float
     recess_depth: float  # nominal lateral recess depth at the disc below
     v_shift: float = 0.0  # anterior translation from spondylolisthesis (negative = anterior)
+    trefoil: float = 1.0  # canal shape: 0 round (laminae meet the pedicles further back) … 1 trefoil
 
     @property
     def height(self) -> float:
@@ -190,12 +191,15 @@ def sample_subject(
                  for level in Level}
     discs = _sample_discs(rng, size, pathology)
     vertebrae = _stack_vertebrae(rng, size, narrow, discs, pathology)
+    trefoil = float(rng.uniform(0.0, 1.0))
+    for vertebra in vertebrae:  # the trefoil shape is most marked in the lower lumbar spine
+        vertebra.trefoil = trefoil * (1.0 if vertebra.name in ("L4", "L5", "S1") else 0.6)
     return Subject(
         seed=seed,
         size=size,
         lordosis_deg=float(rng.uniform(38, 62)),
         sacral_slope_deg=float(rng.uniform(32, 46)),
-        trefoil=float(rng.uniform(0.0, 1.0)),
+        trefoil=trefoil,
         narrow_canal=narrow,
         sac_fill=sac_fill,
         root_area_l1=root_area_l1,
