@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import lss
-from lss.cli import phantom_command
+from lss.cli import inspect_command, phantom_command
 from lss.cli.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_USAGE, InputDataError, UsageError
 
-VERBS = (phantom_command,)
+VERBS = (phantom_command, inspect_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputDataError as error:
         print(f"lss {args.verb}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader of our output went away (e.g. `lss inspect … | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"lss {args.verb}: interrupted", file=sys.stderr)
         return EXIT_INTERNAL
