@@ -8,9 +8,9 @@ from pydicom.dataset import Dataset
 
 from lss.dicom.records import (
     ImageRecord,
+    file_fields,
     float_array,
     optional_float,
-    optional_int,
     rescale_pair,
     spacing_pair,
 )
@@ -42,20 +42,12 @@ def frame_records(path: Path, ds: Dataset) -> list[ImageRecord]:
         timing = item("MRTimingAndRelatedParametersSequence")
         echo = item("MREchoSequence")
         records.append(ImageRecord(
-            path=path,
-            sop_instance_uid=str(ds.SOPInstanceUID),
+            **file_fields(path, ds),
             frame=index,
-            study_uid=str(ds.get("StudyInstanceUID", "")),
-            series_uid=str(ds.SeriesInstanceUID),
-            frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
             position=float_array(position.ImagePositionPatient, 3, "ImagePositionPatient"),
             orientation=float_array(orientation.ImageOrientationPatient, 6, "ImageOrientationPatient"),
             pixel_spacing=spacing_pair(measures.PixelSpacing),
-            rows=int(ds.Rows),
-            columns=int(ds.Columns),
             rescale=rescale_pair(transform) if transform is not None else rescale_pair(ds),
-            instance_number=optional_int(ds.get("InstanceNumber")),
-            acquisition_number=optional_int(ds.get("AcquisitionNumber")),
             acquisition_time=str(ds.get("AcquisitionDateTime", "") or ds.get("AcquisitionTime", "") or ""),
             image_type=image_type,
             repetition_time=_first(timing, "RepetitionTime", ds),

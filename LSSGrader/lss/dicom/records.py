@@ -63,6 +63,21 @@ def image_records(path: Path, ds: Dataset) -> list[ImageRecord]:
     return [single_frame_record(path, ds)]
 
 
+def file_fields(path: Path, ds: Dataset) -> dict:
+    """The ImageRecord fields every image of a file shares, single- or multi-frame."""
+    return {
+        "path": path,
+        "sop_instance_uid": str(ds.SOPInstanceUID),
+        "study_uid": str(ds.get("StudyInstanceUID", "")),
+        "series_uid": str(ds.SeriesInstanceUID),
+        "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "")),
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "instance_number": optional_int(ds.get("InstanceNumber")),
+        "acquisition_number": optional_int(ds.get("AcquisitionNumber")),
+    }
+
+
 def single_frame_record(path: Path, ds: Dataset) -> ImageRecord:
     """The record of a classic (single-frame) MR Image."""
     missing = [name for name in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing")
@@ -70,20 +85,12 @@ def single_frame_record(path: Path, ds: Dataset) -> ImageRecord:
     if missing:
         raise ValueError(f"no {', '.join(missing)} (image cannot be placed in space)")
     return ImageRecord(
-        path=path,
-        sop_instance_uid=str(ds.SOPInstanceUID),
+        **file_fields(path, ds),
         frame=None,
-        study_uid=str(ds.get("StudyInstanceUID", "")),
-        series_uid=str(ds.SeriesInstanceUID),
-        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
         position=float_array(ds.ImagePositionPatient, 3, "ImagePositionPatient"),
         orientation=float_array(ds.ImageOrientationPatient, 6, "ImageOrientationPatient"),
         pixel_spacing=spacing_pair(ds.PixelSpacing),
-        rows=int(ds.Rows),
-        columns=int(ds.Columns),
         rescale=rescale_pair(ds),
-        instance_number=optional_int(ds.get("InstanceNumber")),
-        acquisition_number=optional_int(ds.get("AcquisitionNumber")),
         acquisition_time=str(ds.get("AcquisitionTime", "") or ""),
         image_type=tuple(str(v) for v in (ds.get("ImageType") or ())),
         repetition_time=optional_float(ds.get("RepetitionTime")),
