@@ -45,6 +45,25 @@ def test_without_ground_truth_levels_need_the_detector(study_folder, tmp_path, c
     assert "needs the disc detector" in capsys.readouterr().out
 
 
+def test_missing_axial_or_sagittal_series_is_reported(study_folder, tmp_path, capsys):
+    import pydicom
+
+    only_sagittal, only_axial = tmp_path / "sagittal", tmp_path / "axial"
+    for path in (study_folder / "dicom").rglob("*"):
+        if path.is_file():
+            target = only_sagittal if "sag" in str(pydicom.dcmread(path, stop_before_pixels=True).SeriesDescription) \
+                else only_axial
+            target.mkdir(exist_ok=True)
+            (target / path.name).write_bytes(path.read_bytes())
+    assert main(["inspect", str(only_sagittal), "--json"]) == 0
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert any(p.startswith("no axial T2 series") for p in problems), problems
+    assert not any("sagittal" in p for p in problems), problems
+    assert main(["inspect", str(only_axial)]) == 0
+    text = capsys.readouterr().out
+    assert "no sagittal T1 series" in text and "no sagittal series" in text and "no axial" not in text
+
+
 def test_role_override(study_folder, capsys):
     assert main(["inspect", str(study_folder), "--json"]) == 0
     uid = json.loads(capsys.readouterr().out)["series"][0]["series_uid"]

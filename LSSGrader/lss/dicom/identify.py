@@ -240,3 +240,16 @@ def assign_roles(study: Study, overrides: Mapping[str, str] | None = None) -> St
             series.role = identify_series(series)
     return study
 
+
+
+def role_problems(study: Study) -> list[str]:
+    """What the grading will miss in a study whose roles are assigned: no axial T2, no sagittal series."""
+    problems = []
+    if not study.series_by_role("ax_t2"):
+        problems.append("no axial T2 series: the central canal and lateral recesses cannot be graded")
+    if not study.series_by_role("sag_t1"):
+        problems.append("no sagittal T1 series: the neural foramina cannot be graded"
+                        + (" (a sagittal T2 is present)" if study.series_by_role("sag_t2") else ""))
+    if not (study.series_by_role("sag_t1") or study.series_by_role("sag_t2") or study.series_by_role("sag_stir")):
+        problems.append("no sagittal series: disc levels cannot be labelled from the images")
+    return problems

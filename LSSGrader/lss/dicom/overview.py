@@ -9,7 +9,7 @@ from typing import Any
 
 import pydicom
 
-from lss.dicom.identify import stack_plane
+from lss.dicom.identify import role_problems, stack_plane
 from lss.dicom.levels import assign_axial_levels, disc_positions_from_ground_truth
 from lss.dicom.model import Series, Stack, Study
 from lss.model.findings import DiscPosition
@@ -91,7 +91,7 @@ def study_overview(study: Study, ground_truth: Path | None = None) -> dict[str, 
         "levels_source": str(ground_truth) if discs else None,
         "series": [series_overview(series, discs) for series in study.series],
         "skipped": [{"path": str(s.path), "reason": s.reason} for s in study.skipped],
-        "non_dicom_files": study.non_dicom_files, "problems": list(study.problems),
+        "non_dicom_files": study.non_dicom_files, "problems": [*study.problems, *role_problems(study)],
     }
 
 
