@@ -1,0 +1,141 @@
+"""Detection recall and precision at IoU thresholds (DESIGN.md §5).
+
+Matching follows PASCAL VOC / pycocotools: predictions are visited in descending score order (ties keep input
+order), and each takes the still-unmatched reference box with the highest IoU at or above the threshold (ties go
+to the first reference box). A prediction may only match a reference box of the same (level, region, side) key
+in the same study; boxes on different series or slices never overlap (``Box.iou`` is 0 there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from ..model.findings import Box, FindingKey, StudyFindings
+from ..model.vocabulary import Level, Region
+
+DEFAULT_THRESHOLDS: tuple[float, ...] = (0.2, 0.3, 0.4)
+MISSING_SCORE = 1.0  # a predicted box whose finding has no detection score ranks as fully confident
+
+
+class BoxMatch(NamedTuple):
+    """One matched pair: indices into the reference and prediction lists, their IoU and the prediction score."""
+
+    reference_index: int
+    prediction_index: int
+    iou: float
+    score: float
+
+
+class MatchResult(NamedTuple):
+    """The outcome of :func:`match_boxes`; unpacks as (matches, unmatched references, unmatched predictions)."""
+
+    matches: list[BoxMatch]
+    unmatched_references: list[int]
+    unmatched_predictions: list[int]
+
+
+def match_boxes(reference: Sequence[Box], predictions: Sequence[tuple[Box, float]], threshold: float) -> MatchResult:
+    """Match predicted (box, score) pairs to reference boxes one-to-one, greedily by descending score.
+
+    A pair counts when IoU >= ``threshold`` (which must lie in (0, 1]). Returned indices refer to the input lists;
+    unmatched indices are in ascending order.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"IoU threshold must lie in (0, 1], got {threshold!r}")
+    order = sorted(range(len(predictions)), key=lambda index: -float(predictions[index][1]))
+    taken: set[int] = set()
+    matches: list[BoxMatch] = []
+    unmatched_predictions: list[int] = []
+    for prediction_index in order:
+        box, score = predictions[prediction_index]
+        best_index, best_iou = -1, threshold
+        for reference_index, reference_box in enumerate(reference):
+            if reference_index in taken:
+                continue
+            iou = reference_box.iou(box)
+            if iou >= best_iou and (best_index < 0 or iou > best_iou):
+                best_index, best_iou = reference_index, iou
+        if best_index < 0:
+            unmatched_predictions.append(prediction_index)
+        else:
+            taken.add(best_index)
+            matches.append(BoxMatch(best_index, prediction_index, best_iou, float(score)))
+    unmatched_references = [index for index in range(len(reference)) if index not in taken]
+    return MatchResult(matches, unmatched_references, sorted(unmatched_predictions))
+
+
+def boxes_by_key(study: StudyFindings) -> dict[FindingKey, list[tuple[Box, float]]]:
+    """Every box of a study grouped by finding key, each with its finding's detection score."""
+    grouped: dict[FindingKey, list[tuple[Box, float]]] = {}
+    for finding in study.findings:
+        score = MISSING_SCORE if finding.detection_score is None else finding.detection_score
+        grouped.setdefault(finding.key, []).extend((box, score) for box in finding.boxes)
+    return grouped
+
+
+def detection_metrics(
+    reference_studies: Iterable[StudyFindings],
+    predicted_studies: Iterable[StudyFindings],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+) -> dict[str, Any]:
+    """Recall and precision per IoU threshold: overall, per region type (sides pooled) and per level.
+
+    Studies are paired by ``study_uid``; a reference study without predictions counts all its boxes as missed,
+    and a predicted study without a reference raises ``ValueError``. The result is JSON-ready::
+
+        {"thresholds": [0.2, ...], "overall": {"0.2": counts, ...},
+         "by_region": {"central_canal": {"0.2": counts, ...}, ...}, "by_level": {"L1/L2": {...}, ...}}
+
+    where ``counts`` is ``{"tp", "n_reference", "n_predicted", "recall", "precision"}`` (a ratio with a zero
+    denominator is None).
+    """
+    references = {study.study_uid: study for study in reference_studies}
+    predictions = {study.study_uid: study for study in predicted_studies}
+    unknown = sorted(set(predictions) - set(references))
+    if unknown:
+        raise ValueError(f"predictions for studies not in the reference: {', '.join(unknown)}")
+    tallies: dict[tuple[str, str, float], list[int]] = {}
+    groups = ["overall"] + [f"region:{r.value}" for r in Region] + [f"level:{lv.value}" for lv in Level]
+    for group in groups:
+        for threshold in thresholds:
+            tallies[(group, threshold)] = [0, 0, 0]  # tp, n_reference, n_predicted
+    for uid, reference in references.items():
+        reference_boxes = boxes_by_key(reference)
+        predicted_boxes = boxes_by_key(predictions[uid]) if uid in predictions else {}
+        for key in set(reference_boxes) | set(predicted_boxes):
+            truth = [box for box, _ in reference_boxes.get(key, [])]
+            guesses = predicted_boxes.get(key, [])
+            level, region, _side = key
+            for threshold in thresholds:
+                tp = len(match_boxes(truth, guesses, threshold).matches)
+                for group in ("overall", f"region:{region.value}", f"level:{level.value}"):
+                    tally = tallies[(group, threshold)]
+                    tally[0] += tp
+                    tally[1] += len(truth)
+                    tally[2] += len(guesses)
+    return {
+        "thresholds": [float(t) for t in thresholds],
+        "overall": _table(tallies, "overall", thresholds),
+        "by_region": {r.value: _table(tallies, f"region:{r.value}", thresholds) for r in Region},
+        "by_level": {lv.value: _table(tallies, f"level:{lv.value}", thresholds) for lv in Level},
+    }
+
+
+def threshold_label(threshold: float) -> str:
+    """The dictionary key used for a threshold, e.g. '0.3'."""
+    return f"{threshold:g}"
+
+
+def _table(tallies: dict, group: str, thresholds: Sequence[float]) -> dict[str, dict[str, Any]]:
+    table = {}
+    for threshold in thresholds:
+        tp, n_reference, n_predicted = tallies[(group, threshold)]
+        table[threshold_label(threshold)] = {
+            "tp": tp,
+            "n_reference": n_reference,
+            "n_predicted": n_predicted,
+            "recall": tp / n_reference if n_reference else None,
+            "precision": tp / n_predicted if n_predicted else None,
+        }
+    return table

@@ -1,0 +1,115 @@
+"""Evaluate predicted findings against reference findings, in the layout of the reference study's tables.
+
+Each side is one findings JSON file or a folder searched recursively for them (JSON files whose ``schema`` is not
+``lss.findings``, e.g. a batch manifest, are skipped). Studies are paired by ``study_uid``; both sides must hold
+the same studies. Grading compares per-level summaries (``summarize_by_key``: one grade per (level, region,
+side), the worst); a key graded on one side only counts as *normal* on the other (a detector that finds nothing
+reports nothing), and ``imputed_normal`` says how often that happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lss.evaluation.detection import DEFAULT_THRESHOLDS, detection_metrics
+from lss.evaluation.grading import grading_metrics
+from lss.model.findings import FindingKey, StudyFindings, key_order
+from lss.model.findings_io import SCHEMA_NAME, FindingsFileError, read_findings
+from lss.model.summary import summarize_by_key
+from lss.model.vocabulary import Grade, Level, Region
+
+
+class EvaluationInputError(ValueError):
+    """The reference or prediction files cannot be evaluated together; the message says which and why."""
+
+
+def load_studies(path: Path) -> dict[str, StudyFindings]:
+    """Findings keyed by study_uid from one findings JSON file or a folder of them."""
+    path = Path(path)
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(candidate for candidate in path.rglob("*.json") if _is_findings_file(candidate))
+    else:
+        raise EvaluationInputError(f"{path}: no such file or folder")
+    studies: dict[str, StudyFindings] = {}
+    origin: dict[str, Path] = {}
+    for file in files:
+        try:
+            study = read_findings(file)
+        except (FindingsFileError, OSError) as error:
+            raise EvaluationInputError(str(error)) from None
+        if study.study_uid in studies:
+            raise EvaluationInputError(f"study {study.study_uid} appears twice: {origin[study.study_uid]} and {file}")
+        studies[study.study_uid], origin[study.study_uid] = study, file
+    if not studies:
+        raise EvaluationInputError(f"{path}: no findings files ({SCHEMA_NAME} JSON) found")
+    return studies
+
+
+def evaluate(reference: Path, predictions: Path,
+             thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> dict[str, Any]:
+    """All metrics of ``predictions`` against ``reference`` as a JSON-ready dictionary.
+
+    Keys: ``n_studies``, ``studies``, ``thresholds``, ``imputed_normal`` ({"reference", "predictions"}),
+    ``grade_counts`` (reference grades per region type, Table 2), ``detection`` (:func:`detection_metrics`,
+    Table 3), ``grading`` (per region type plus ``all``: :func:`grading_metrics`, Table 4 and the confusion
+    matrices) and ``by_level`` (per level: grading metrics of all its keys).
+    """
+    references, predicted = load_studies(reference), load_studies(predictions)
+    only_reference = sorted(set(references) - set(predicted))
+    only_predicted = sorted(set(predicted) - set(references))
+    if only_reference or only_predicted:
+        parts = []
+        if only_reference:
+            parts.append(f"without predictions: {', '.join(only_reference)}")
+        if only_predicted:
+            parts.append(f"predicted but not in the reference: {', '.join(only_predicted)}")
+        raise EvaluationInputError("studies do not match; " + "; ".join(parts))
+    uids = sorted(references)
+    pairs: list[tuple[FindingKey, int, int]] = []
+    imputed = {"reference": 0, "predictions": 0}
+    for uid in uids:
+        truth = {finding.key: int(finding.grade) for finding in summarize_by_key(references[uid].findings)}
+        guess = {finding.key: int(finding.grade) for finding in summarize_by_key(predicted[uid].findings)}
+        for key in sorted(set(truth) | set(guess), key=key_order):
+            imputed["reference"] += key not in truth
+            imputed["predictions"] += key not in guess
+            pairs.append((key, truth.get(key, int(Grade.NORMAL)), guess.get(key, int(Grade.NORMAL))))
+    grading = {region.value: _grading([p for p in pairs if p[0][1] is region]) for region in Region}
+    grading["all"] = _grading(pairs)
+    return {
+        "n_studies": len(uids),
+        "studies": uids,
+        "thresholds": [float(t) for t in thresholds],
+        "imputed_normal": imputed,
+        "grade_counts": {region.value: _grade_counts([p for p in pairs if p[0][1] is region]) for region in Region},
+        "detection": detection_metrics([references[uid] for uid in uids], [predicted[uid] for uid in uids],
+                                       thresholds),
+        "grading": grading,
+        "by_level": {level.value: _grading([p for p in pairs if p[0][0] is level]) for level in Level},
+    }
+
+
+def _grading(pairs: list[tuple[FindingKey, int, int]]) -> dict[str, Any]:
+    return grading_metrics([truth for _, truth, _ in pairs], [guess for _, _, guess in pairs])
+
+
+def _grade_counts(pairs: list[tuple[FindingKey, int, int]]) -> dict[str, int]:
+    counts = {grade.label: 0 for grade in Grade}
+    for _, truth, _ in pairs:
+        counts[Grade(truth).label] += 1
+    counts["total"] = len(pairs)
+    return counts
+
+
+def _is_findings_file(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            document = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise EvaluationInputError(f"{path}: not readable JSON ({error})") from None
+    return isinstance(document, dict) and document.get("schema") == SCHEMA_NAME

@@ -1,0 +1,148 @@
+"""Write an evaluation (see :func:`lss.evaluation.evaluate.evaluate`) as metrics.json, report.md and figures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lss.atomic import atomic_path
+from lss.evaluation.detection import threshold_label
+from lss.evaluation.grading import DICHOTOMOUS_NAMES, GRADE_NAMES
+from lss.evaluation.plots import plot_by_level, plot_confusion
+from lss.model.vocabulary import Region
+
+REGION_ROWS: tuple[tuple[str, str], ...] = tuple((r.value, r.label.capitalize()) for r in Region) + (("all", "All"),)
+LEVEL_PLOT = "by_level.png"
+
+
+def write_report(metrics: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Write metrics.json, report.md, confusion_<region>.png per region type and by_level.png into ``out_dir``.
+
+    Every file is written atomically. Returns the written paths by short name.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for region, name in REGION_ROWS:
+        path = out_dir / f"confusion_{region}.png"
+        plot_confusion(metrics["grading"][region]["confusion_4"], GRADE_NAMES, f"{name}: 4 grades", path)
+        written[f"confusion_{region}"] = path
+    middle = threshold_label(metrics["thresholds"][len(metrics["thresholds"]) // 2])
+    recall = {level: table[middle]["recall"] for level, table in metrics["detection"]["by_level"].items()}
+    plot_by_level(metrics["by_level"], recall, middle, out_dir / LEVEL_PLOT)
+    written["by_level"] = out_dir / LEVEL_PLOT
+    written["metrics"] = _write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    written["report"] = _write_text(out_dir / "report.md", render_markdown(metrics))
+    return written
+
+
+def render_markdown(metrics: dict[str, Any]) -> str:
+    """The report as Markdown: reference grades, detection recall, grading agreement, confusion matrices, levels."""
+    imputed = metrics["imputed_normal"]
+    lines = [
+        "# LSS evaluation report",
+        "",
+        f"{metrics['n_studies']} {'study' if metrics['n_studies'] == 1 else 'studies'}. "
+        "Per-level summaries (worst grade per level, region and side). "
+        f"Keys graded on one side only were counted as normal on the other "
+        f"(reference: {imputed['reference']}, predictions: {imputed['predictions']}).",
+        "",
+        "Research use only; not for clinical use.",
+        "",
+        "## Reference grades per region",
+        "",
+        _row(["Region", "Normal", "Mild", "Moderate", "Severe", "Total"]),
+        _row(["---"] * 6),
+    ]
+    for region, name in REGION_ROWS[:-1]:
+        counts = metrics["grade_counts"][region]
+        total = counts["total"]
+        cells = [f"{counts[grade]} ({_percent(counts[grade] / total if total else None)})" for grade in GRADE_NAMES]
+        lines.append(_row([name, *cells, str(total)]))
+    lines += ["", "## Detection recall at IoU thresholds", ""]
+    labels = [threshold_label(t) for t in metrics["thresholds"]]
+    lines += [_row(["Region", *(f"Recall @ {t}" for t in labels), *(f"Precision @ {t}" for t in labels)]),
+              _row(["---"] * (1 + 2 * len(labels)))]
+    detection = metrics["detection"]
+    for region, name in REGION_ROWS:
+        table = detection["overall"] if region == "all" else detection["by_region"][region]
+        recalls = [f"{_percent(table[t]['recall'])} ({table[t]['tp']}/{table[t]['n_reference']})" for t in labels]
+        lines.append(_row([name, *recalls, *(_percent(table[t]["precision"]) for t in labels)]))
+    lines += ["", "## Grading agreement", "",
+              _row(["Region", "Grades", "n", "Gwet AC1 (95% CI)", "P", "Cohen κ", "Agreement",
+                    "Sensitivity (95% CI)", "Specificity (95% CI)"]),
+              _row(["---"] * 9)]
+    for region, name in REGION_ROWS:
+        lines += _agreement_rows(name, metrics["grading"][region])
+    lines += ["", "## Confusion matrices (rows: reference, columns: prediction)", ""]
+    for region, name in REGION_ROWS:
+        grading = metrics["grading"][region]
+        lines += [f"### {name}", "", f"![{name} confusion matrix](confusion_{region}.png)", "",
+                  *_matrix(grading["confusion_4"], GRADE_NAMES), "", *_matrix(grading["confusion_2"],
+                                                                              DICHOTOMOUS_NAMES), ""]
+    lines += ["## Per level", "", f"![Per-level agreement]({LEVEL_PLOT})", "",
+              _row(["Level", "n", "AC1 4 grades", "AC1 dichotomous", "Agreement", *(f"Recall @ {t}" for t in labels)]),
+              _row(["---"] * (5 + len(labels)))]
+    for level, grading in metrics["by_level"].items():
+        four, two = grading["four_grade"] or {}, grading["dichotomous"] or {}
+        recalls = [_percent(detection["by_level"][level][t]["recall"]) for t in labels]
+        lines.append(_row([level, str(grading["n"]), _number(four.get("gwet_ac1")), _number(two.get("gwet_ac1")),
+                           _percent(four.get("percent_agreement")), *recalls]))
+    return "\n".join(lines) + "\n"
+
+
+def _agreement_rows(name: str, grading: dict[str, Any]) -> list[str]:
+    rows = []
+    diagnostic = grading["diagnostic"] or {}
+    for label, key in (("4", "four_grade"), ("2", "dichotomous")):
+        stats = grading[key]
+        if not stats:
+            rows.append(_row([name, label, "0", *["–"] * 6]))
+            continue
+        ac1 = (f"{_number(stats['gwet_ac1'])} ({_number(stats['gwet_ac1_ci_low'])}–"
+               f"{_number(stats['gwet_ac1_ci_high'])})")
+        accuracy = ["", ""]
+        if key == "dichotomous":
+            accuracy = [_with_ci(diagnostic.get("sensitivity"), diagnostic.get("sensitivity_ci")),
+                        _with_ci(diagnostic.get("specificity"), diagnostic.get("specificity_ci"))]
+        rows.append(_row([name, label, str(stats["n"]), ac1, _p_value(stats["p_value"]),
+                          _number(stats["cohen_kappa"]), _percent(stats["percent_agreement"]), *accuracy]))
+    return rows
+
+
+def _matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> list[str]:
+    lines = [_row(["", *labels]), _row(["---"] * (len(labels) + 1))]
+    lines += [_row([f"**{label}**", *(str(count) for count in row)]) for label, row in zip(labels, matrix, strict=True)]
+    return lines
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _with_ci(value: float | None, interval: Sequence[float] | None) -> str:
+    if value is None:
+        return "–"
+    return f"{_percent(value)} ({_percent(interval[0])}–{_percent(interval[1])})" if interval else _percent(value)
+
+
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return path
