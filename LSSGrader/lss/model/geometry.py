@@ -130,11 +130,6 @@ class StackGeometry:
         )
 
 
-def patient_side_of_point(point_lps: np.ndarray, midline_point_lps: np.ndarray) -> str:
-    """'left' or 'right' for a point relative to a point on the patient's midline (LPS: +x is patient left)."""
-    return "left" if float(point_lps[0] - midline_point_lps[0]) > 0 else "right"
-
-
 def _unit(vector: np.ndarray) -> np.ndarray:
     vector = np.asarray(vector, dtype=float)
     norm = float(np.linalg.norm(vector))
