@@ -32,3 +32,13 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> N
     with atomic_path(target) as temporary:
         temporary.write_text("new")
     assert target.stat().st_mode & 0o777 == 0o600  # an existing file keeps its permissions
+
+
+def test_write_text_atomically_replaces_the_whole_file(tmp_path: Path) -> None:
+    from lss.atomic import write_text_atomically
+
+    target = tmp_path / "report.md"
+    target.write_text("old and longer")
+    assert write_text_atomically(target, "new") == target
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]

@@ -25,3 +25,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def write_text_atomically(path: Path, text: str) -> Path:
+    """Write UTF-8 text so that readers see the old file or the whole new one; returns ``path``."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return Path(path)

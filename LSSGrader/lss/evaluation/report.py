@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lss.atomic import atomic_path
+from lss.atomic import write_text_atomically
 from lss.evaluation.detection import threshold_label
 from lss.evaluation.grading import DICHOTOMOUS_NAMES, GRADE_NAMES
 from lss.evaluation.plots import plot_by_level, plot_confusion
@@ -33,8 +33,8 @@ def write_report(metrics: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     recall = {level: table[middle]["recall"] for level, table in metrics["detection"]["by_level"].items()}
     plot_by_level(metrics["by_level"], recall, middle, out_dir / LEVEL_PLOT)
     written["by_level"] = out_dir / LEVEL_PLOT
-    written["metrics"] = _write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    written["report"] = _write_text(out_dir / "report.md", render_markdown(metrics))
+    written["metrics"] = write_text_atomically(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    written["report"] = write_text_atomically(out_dir / "report.md", render_markdown(metrics))
     return written
 
 
@@ -140,9 +140,3 @@ def _with_ci(value: float | None, interval: Sequence[float] | None) -> str:
     if value is None:
         return "–"
     return f"{_percent(value)} ({_percent(interval[0])}–{_percent(interval[1])})" if interval else _percent(value)
-
-
-def _write_text(path: Path, text: str) -> Path:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-    return path

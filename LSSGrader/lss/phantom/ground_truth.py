@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from lss.atomic import atomic_path
+from lss.atomic import atomic_path, write_text_atomically
 from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
 from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Grade, Level, Plane
@@ -113,5 +113,4 @@ def label_legend() -> dict[str, str]:
 
 def write_json(data: dict, path: Path) -> None:
     """Write JSON atomically (temp file in the same folder, then rename)."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    write_text_atomically(path, json.dumps(data, indent=2))
