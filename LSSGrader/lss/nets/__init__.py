@@ -1,0 +1,1 @@
+"""Network definitions: the region detectors, the grading CNN and the anatomy segmenter (torch only)."""

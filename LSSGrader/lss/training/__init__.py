@@ -1,0 +1,1 @@
+"""Training: annotated-study importers, datasets, splits, trainers, the ensemble and model bundles' contents."""

@@ -1,0 +1,147 @@
+"""Import studies annotated in the project's own JSON schema: phantom ground truth or findings corrected in Slicer.
+
+Layout: one folder per study holding its DICOM files (anywhere below it) and one findings file —
+``ground_truth.json`` (the phantom's), or ``annotation.json`` / ``findings.json`` (kind ``annotation`` or
+``ground_truth``; predictions are refused as training data). Phantom label maps in ``labels/*.nrrd`` are
+attached to the stack with the same geometry, for the segmenter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from lss.dicom.identify import assign_roles
+from lss.dicom.model import DicomReadError
+from lss.dicom.reader import read_study
+from lss.model.findings import Box, FindingsKind, StudyFindings
+from lss.model.findings_io import FindingsFileError, read_findings
+from lss.model.vocabulary import Grade, Level, Side
+from lss.training.annotations import AnnotatedStack, AnnotatedStudy, BoxAnnotation, ImportReport
+from lss.training.study_stacks import annotated_stacks, sop_locations
+
+FINDINGS_FILE_NAMES = ("ground_truth.json", "annotation.json", "findings.json")
+GEOMETRY_TOLERANCE_MM = 0.05
+
+
+def study_folders(root: Path) -> list[Path]:
+    """Every folder at or below ``root`` holding a findings file, sorted."""
+    root = Path(root)
+    found = {path.parent for name in FINDINGS_FILE_NAMES for path in root.rglob(name)}
+    return sorted(found)
+
+
+def findings_file(folder: Path) -> Path:
+    """The folder's findings file, in FINDINGS_FILE_NAMES order of preference."""
+    return next(folder / name for name in FINDINGS_FILE_NAMES if (folder / name).is_file())
+
+
+def import_native(root: Path, report: ImportReport | None = None) -> Iterator[AnnotatedStudy]:
+    """Yield each annotated study under ``root``; refused studies and boxes are recorded in ``report``."""
+    report = report if report is not None else ImportReport("native")
+    folders = study_folders(root)
+    if not folders:
+        report.refuse(str(root), f"no study folder with {' / '.join(FINDINGS_FILE_NAMES)} found")
+    for folder in folders:
+        study = _import_folder(folder, report)
+        if study is not None:
+            report.studies += 1
+            report.boxes += len(study.boxes)
+            yield study
+
+
+def _import_folder(folder: Path, report: ImportReport) -> AnnotatedStudy | None:
+    path = findings_file(folder)
+    try:
+        findings = read_findings(path)
+    except (FindingsFileError, OSError) as error:
+        report.refuse(str(path), str(error))
+        return None
+    if findings.kind is FindingsKind.PREDICTION:
+        report.refuse(str(path), "holds model predictions, not annotations; correct them in Slicer and save as "
+                                 "annotation first")
+        return None
+    try:
+        dicom = read_study(folder)
+    except DicomReadError as error:
+        report.refuse(str(folder), str(error))
+        return None
+    if dicom.study_uid != findings.study_uid:
+        report.refuse(str(path), f"study_uid {findings.study_uid} does not match the DICOM study {dicom.study_uid}")
+        return None
+    assign_roles(dicom)
+    roles = {record.series_uid: record.role for record in findings.series if record.role != "other"}
+    stacks = annotated_stacks(dicom, roles)
+    _attach_label_maps(stacks, folder / "labels")
+    boxes = boxes_from_findings(findings, stacks, path, report)
+    midline = _midline(findings)
+    return AnnotatedStudy(findings.study_uid, stacks, boxes, source=str(folder), midline_lps=midline)
+
+
+def boxes_from_findings(findings: StudyFindings, stacks: list[AnnotatedStack], path: Path,
+                        report: ImportReport) -> list[BoxAnnotation]:
+    """Every finding box (graded) and phantom disc box (``extra.disc_boxes``), located by SOPInstanceUID."""
+    where = sop_locations(stacks)
+    boxes = []
+    for f_index, finding in enumerate(findings.findings):
+        for b_index, box in enumerate(finding.boxes):
+            located = _locate(box, where, f"{path}: findings[{f_index}].boxes[{b_index}]", report)
+            if located is not None:
+                boxes.append(BoxAnnotation(located[0], located[1], box.pixel_box, finding.region, finding.side,
+                                           finding.level, frozenset({Grade(finding.grade)})))
+    for d_index, disc in enumerate(findings.extra.get("disc_boxes", [])):
+        name = f"{path}: extra.disc_boxes[{d_index}]"
+        try:
+            location = where.get(str(disc["sop_instance_uid"]))
+            level = Level(disc["level"])
+            col_min, row_min, col_max, row_max = (float(v) for v in disc["box"])
+        except (KeyError, ValueError, TypeError) as error:
+            report.refuse(name, f"malformed disc box ({error})")
+            continue
+        if location is None:
+            report.refuse(name, f"image {disc['sop_instance_uid']} is not in the study's DICOM")
+            continue
+        if col_max <= col_min or row_max <= row_min:
+            report.refuse(name, "empty box")
+            continue
+        boxes.append(BoxAnnotation(location[0], location[1], (col_min, row_min, col_max, row_max), None, Side.NONE,
+                                   level))
+    return boxes
+
+
+def _locate(box: Box, where: dict, name: str, report: ImportReport) -> tuple[tuple[str, int], int] | None:
+    location = where.get(box.sop_instance_uid)
+    if location is None:
+        report.refuse(name, f"image {box.sop_instance_uid} is not in the study's DICOM (or not in a usable series)")
+    return location
+
+
+def _midline(findings: StudyFindings) -> tuple[float, float, float] | None:
+    if not findings.discs:
+        return None
+    return tuple(float(v) for v in np.mean([disc.centre_lps for disc in findings.discs], axis=0))
+
+
+def _attach_label_maps(stacks: list[AnnotatedStack], folder: Path) -> None:
+    """Give each stack the label map in ``folder`` whose origin and size match its geometry."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*.nrrd")):
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()
+        origin = np.array(reader.GetOrigin())
+        size = reader.GetSize()
+        for stack in stacks:
+            geometry = stack.geometry
+            if (size == (geometry.columns, geometry.rows, geometry.n_slices)
+                    and np.linalg.norm(origin - geometry.slice_origins[0]) < GEOMETRY_TOLERANCE_MM):
+                stack.load_labels = partial(_read_labels, path)
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    return sitk.GetArrayFromImage(sitk.ReadImage(str(path))).astype(np.uint8)
