@@ -35,7 +35,7 @@ class DetectorConfig:
     class_names: list[str]  # foreground classes; torchvision's label k is class_names[k - 1]
     backbone: str = "compact"
     fpn_channels: int = 64
-    representation_size: int = 256
+    representation_size: int = 128
     min_size: int = 320
     max_size: int = 384
     anchor_sizes: list[int] = field(default_factory=lambda: [16, 32, 64, 128])

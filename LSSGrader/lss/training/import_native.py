@@ -8,6 +8,7 @@ attached to the stack with the same geometry, for the segmenter.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -29,9 +30,9 @@ GEOMETRY_TOLERANCE_MM = 0.05
 
 
 def study_folders(root: Path) -> list[Path]:
-    """Every folder at or below ``root`` holding a findings file, sorted."""
-    root = Path(root)
-    found = {path.parent for name in FINDINGS_FILE_NAMES for path in root.rglob(name)}
+    """Every folder at or below ``root`` holding a findings file, sorted (symbolic links are followed)."""
+    found = {Path(folder) for folder, _, files in os.walk(root, followlinks=True)
+             if any(name in files for name in FINDINGS_FILE_NAMES)}
     return sorted(found)
 
 

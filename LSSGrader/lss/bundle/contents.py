@@ -1,0 +1,45 @@
+"""What a model bundle holds in memory: network configurations and weights, and its description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from lss.model.vocabulary import Plane, Region
+from lss.nets.detector import DetectorConfig, build_detector
+from lss.nets.grader import GraderConfig, GradingCNN
+
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass
+class ModelBundle:
+    """Detectors per plane, grader ensembles per region, an optional segmenter, and the bundle's description.
+
+    ``description`` carries the human-facing fields of bundle.json: name, version, intended use and its
+    limits, training data summary, held-out metrics.
+    """
+
+    detectors: dict[Plane, tuple[DetectorConfig, StateDict]]
+    graders: dict[Region, tuple[GraderConfig, list[StateDict]]]
+    segmenter: tuple[dict[str, Any], StateDict] | None = None
+    description: dict[str, Any] = field(default_factory=dict)
+
+    def detector(self, plane: Plane, device: torch.device | str = "cpu") -> torch.nn.Module:
+        """The plane's detector, weights loaded, in eval mode."""
+        config, state = self.detectors[plane]
+        model = build_detector(config)
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        return model.to(device).eval()
+
+    def grader_members(self, region: Region, device: torch.device | str = "cpu") -> list[GradingCNN]:
+        """Every ensemble member grading ``region``, weights loaded, in eval mode."""
+        config, states = self.graders[region]
+        members = []
+        for state in states:
+            model = GradingCNN(config)
+            model.load_state_dict({k: v.float() for k, v in state.items()})
+            members.append(model.to(device).eval())
+        return members

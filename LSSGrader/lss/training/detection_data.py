@@ -1,0 +1,74 @@
+"""Detector training images: slices in the canonical view, scaled to [0, 1], resized, with their boxes.
+
+Axial detector: every slice of the axial T2 stacks; sagittal detector: every slice of the sagittal T1
+stacks. Images are stored as uint8 (intensity × ``QUANTISATION``) to keep a few thousand of them in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lss.model.vocabulary import Plane
+from lss.preprocess.canonical import canonical_view
+from lss.preprocess.intensity import scale_slice
+from lss.training.annotations import AXIAL_CLASSES, SAGITTAL_CLASSES, AnnotatedStack, AnnotatedStudy
+
+QUANTISATION = 170.0  # scaled intensities run to 1.5; 1.5 × 170 = 255
+DETECTOR_ROLES = {Plane.AXIAL: "ax_t2", Plane.SAGITTAL: "sag_t1"}
+DETECTOR_CLASSES = {Plane.AXIAL: AXIAL_CLASSES, Plane.SAGITTAL: SAGITTAL_CLASSES}
+
+
+@dataclass
+class DetectionImage:
+    """One resized canonical-view slice with its boxes (xyxy, resized view pixels) and 1-based labels."""
+
+    image: np.ndarray  # (H, W) uint8
+    boxes: np.ndarray  # (n, 4) float32
+    labels: np.ndarray  # (n,) int64, index into the class names + 1
+    study_uid: str
+    stack_key: tuple[str, int]
+    slice_index: int
+
+    def tensor(self) -> torch.Tensor:
+        """The image as a (1, H, W) float tensor in [0, 1.5]."""
+        return torch.from_numpy(self.image.astype(np.float32) / QUANTISATION)[None]
+
+    def target(self) -> dict[str, torch.Tensor]:
+        """torchvision's detection target."""
+        return {"boxes": torch.from_numpy(self.boxes).reshape(-1, 4), "labels": torch.from_numpy(self.labels)}
+
+
+def view_slices(stack: AnnotatedStack, size: int) -> tuple[torch.Tensor, float]:
+    """All slices of a stack in the canonical view, scaled, resized so the shorter side is ``size`` px.
+
+    Returns (slices (n, 1, H, W) float32, resize factor view → resized).
+    """
+    view = canonical_view(stack.geometry, stack.plane)
+    pixels = view.image_to_view(stack.load_pixels())
+    scaled = torch.from_numpy(np.stack([scale_slice(image) for image in pixels]))[:, None]
+    factor = size / min(scaled.shape[-2:])
+    resized = F.interpolate(scaled, scale_factor=factor, mode="bilinear", antialias=True, align_corners=False)
+    return resized, factor
+
+
+def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[DetectionImage]:
+    """Every slice of the study's detector series for ``plane``, with the boxes annotated on it."""
+    class_names = DETECTOR_CLASSES[plane]
+    images = []
+    for stack in study.stacks:
+        if stack.role != DETECTOR_ROLES[plane]:
+            continue
+        view = canonical_view(stack.geometry, stack.plane)
+        resized, factor = view_slices(stack, size)
+        for index in range(resized.shape[0]):
+            on_slice = [box for box in study.boxes if box.stack_key == stack.key and box.slice_index == index
+                        and box.detector_class in class_names]
+            boxes = np.array([view.box_to_view(box.box) for box in on_slice], dtype=np.float32).reshape(-1, 4) * factor
+            labels = np.array([class_names.index(box.detector_class) + 1 for box in on_slice], dtype=np.int64)
+            image = np.clip(resized[index, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
+            images.append(DetectionImage(image, boxes, labels, study.study_uid, stack.key, index))
+    return images

@@ -1,0 +1,84 @@
+"""Detector validation on annotated images: recall and precision per class at IoU thresholds.
+
+Per image and class the detector keeps at most ``MAX_PER_IMAGE`` boxes scoring at least ``min_score`` (an axial
+slice shows one canal and one recess a side; a parasagittal slice up to six foramina and seven discs), and
+those are matched one-to-one to the annotated boxes greedily in descending score order, the rule of
+``lss.evaluation.detection`` (PASCAL VOC / pycocotools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torchvision.models.detection import FasterRCNN
+from torchvision.ops import box_iou
+
+from lss.training.annotations import DISC
+from lss.training.detection_data import DetectionImage
+
+MAX_PER_IMAGE = {"central_canal": 1, "lateral_recess_left": 1, "lateral_recess_right": 1, "neural_foramen": 6,
+                 DISC: 7}
+MIN_SCORE = 0.3
+
+
+def keep_best(boxes: torch.Tensor, labels: torch.Tensor, scores: torch.Tensor, class_names: Sequence[str],
+              min_score: float = MIN_SCORE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The detections kept per image: score ≥ ``min_score``, at most MAX_PER_IMAGE per class, best first."""
+    keep = []
+    for label, name in enumerate(class_names, start=1):
+        index = torch.nonzero((labels == label) & (scores >= min_score)).flatten()
+        index = index[torch.argsort(scores[index], descending=True)][: MAX_PER_IMAGE.get(name, 1)]
+        keep.append(index)
+    kept = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
+    return boxes[kept], labels[kept], scores[kept]
+
+
+def greedy_matches(reference: torch.Tensor, predicted: torch.Tensor, scores: torch.Tensor,
+                   threshold: float) -> list[tuple[int, int, float]]:
+    """(reference index, prediction index, IoU) pairs matched greedily by descending score at IoU ≥ threshold."""
+    if reference.numel() == 0 or predicted.numel() == 0:
+        return []
+    iou = box_iou(reference, predicted)
+    taken: set[int] = set()
+    pairs = []
+    for p in torch.argsort(scores, descending=True).tolist():
+        candidates = [(float(iou[r, p]), r) for r in range(reference.shape[0]) if r not in taken]
+        best = max(candidates, default=(0.0, -1))
+        if best[1] >= 0 and best[0] >= threshold:
+            taken.add(best[1])
+            pairs.append((best[1], p, best[0]))
+    return pairs
+
+
+@torch.no_grad()
+def detection_scores(model: FasterRCNN, images: Sequence[DetectionImage], class_names: Sequence[str],
+                     device: torch.device, thresholds: Sequence[float] = (0.2, 0.3, 0.4),
+                     batch_size: int = 8) -> dict[str, dict[str, float | int]]:
+    """Per class: reference count, kept predictions, and recall / precision at each IoU threshold."""
+    model.eval()
+    tallies = {name: {"reference": 0, "predicted": 0, **{f"matched@{t}": 0 for t in thresholds}}
+               for name in class_names}
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        outputs = model([image.tensor().to(device) for image in batch])
+        for image, output in zip(batch, outputs, strict=True):
+            boxes, labels, scores = keep_best(output["boxes"].cpu(), output["labels"].cpu(), output["scores"].cpu(),
+                                              class_names)
+            reference_boxes, reference_labels = torch.from_numpy(image.boxes), torch.from_numpy(image.labels)
+            for label, name in enumerate(class_names, start=1):
+                reference = reference_boxes[reference_labels == label]
+                mine = labels == label
+                tallies[name]["reference"] += int(reference.shape[0])
+                tallies[name]["predicted"] += int(mine.sum())
+                for t in thresholds:
+                    tallies[name][f"matched@{t}"] += len(greedy_matches(reference, boxes[mine], scores[mine], t))
+    results = {}
+    for name, tally in tallies.items():
+        row: dict[str, float | int] = {"reference": tally["reference"], "predicted": tally["predicted"]}
+        for t in thresholds:
+            matched = tally[f"matched@{t}"]
+            row[f"recall@{t}"] = matched / tally["reference"] if tally["reference"] else float("nan")
+            row[f"precision@{t}"] = matched / tally["predicted"] if tally["predicted"] else float("nan")
+        results[name] = row
+    return results

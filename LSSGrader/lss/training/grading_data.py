@@ -1,0 +1,85 @@
+"""Grader training samples: a context patch around every graded box, with the grades it allows.
+
+A patch covers the grading crop's field twice over (the box enlarged by 2 × ``box_enlargement``), resampled
+to 2 × ``crop_size``, so that augmentation can shift, scale and turn the crop without running out of
+image; the crop itself is the patch's central half (``lss.training.augment``). Right lateral recess
+patches are mirrored (``lss.preprocess.crops``). Patches are stored as uint8 like detection images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from lss.model.vocabulary import Level, Region, Side
+from lss.nets.grader import N_GRADES, GraderConfig
+from lss.preprocess.canonical import canonical_view
+from lss.preprocess.crops import cut_crops, needs_mirroring
+from lss.preprocess.intensity import scale_slice
+from lss.training.annotations import AnnotatedStudy
+from lss.training.detection_data import DETECTOR_ROLES, QUANTISATION
+
+CONTEXT = 2.0  # patch field / crop field
+
+
+@dataclass
+class GradingSamples:
+    """Patches of one region type: (N, 2S, 2S) uint8, allowed-grade masks (N, 4) and who each belongs to."""
+
+    region: Region
+    patches: np.ndarray
+    allowed: np.ndarray  # bool
+    study_uids: list[str] = field(default_factory=list)
+    keys: list[tuple[Level | None, Side]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.patches.shape[0])
+
+    def subset(self, studies: set[str]) -> GradingSamples:
+        """The samples of the given studies only."""
+        index = [i for i, uid in enumerate(self.study_uids) if uid in studies]
+        return GradingSamples(self.region, self.patches[index], self.allowed[index],
+                              [self.study_uids[i] for i in index], [self.keys[i] for i in index])
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(patches (N, 1, 2S, 2S) float in [0, 1.5], allowed (N, 4) bool)."""
+        patches = torch.from_numpy(self.patches.astype(np.float32) / QUANTISATION)[:, None]
+        return patches, torch.from_numpy(self.allowed)
+
+    @staticmethod
+    def concatenate(region: Region, parts: list[GradingSamples], patch_size: int) -> GradingSamples:
+        """All parts in one."""
+        if not parts:
+            empty = np.zeros((0, patch_size, patch_size), np.uint8)
+            return GradingSamples(region, empty, np.zeros((0, N_GRADES), bool))
+        return GradingSamples(region, np.concatenate([p.patches for p in parts]),
+                              np.concatenate([p.allowed for p in parts]),
+                              [uid for p in parts for uid in p.study_uids], [key for p in parts for key in p.keys])
+
+
+def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig) -> GradingSamples:
+    """Context patches of every graded box of ``region`` in the study, on the series the region is graded on."""
+    patch_size = 2 * config.crop_size
+    parts = []
+    role = DETECTOR_ROLES[region.plane]
+    for stack in study.stacks:
+        boxes = [box for box in study.graded_boxes() if box.stack_key == stack.key and box.region is region]
+        if stack.role != role or not boxes:
+            continue
+        view = canonical_view(stack.geometry, stack.plane)
+        pixels = view.image_to_view(stack.load_pixels())
+        for index in sorted({box.slice_index for box in boxes}):
+            on_slice = [box for box in boxes if box.slice_index == index]
+            image = torch.from_numpy(scale_slice(pixels[index]))[None]
+            mirror = [needs_mirroring(box.region, box.side) for box in on_slice]
+            crops = cut_crops(image, [view.box_to_view(box.box) for box in on_slice], patch_size,
+                              CONTEXT * config.box_enlargement, mirror)
+            allowed = np.zeros((len(on_slice), N_GRADES), bool)
+            for row, box in enumerate(on_slice):
+                allowed[row, [int(g) for g in box.grades]] = True
+            patches = np.clip(crops[:, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
+            parts.append(GradingSamples(region, patches, allowed, [study.study_uid] * len(on_slice),
+                                        [(box.level, box.side) for box in on_slice]))
+    return GradingSamples.concatenate(region, parts, patch_size)

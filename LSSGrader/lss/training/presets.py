@@ -1,0 +1,82 @@
+"""Training presets: ``demo`` (the bundled CPU model), ``fast`` (a quick check), ``paper`` (the reference setup).
+
+| preset | detector backbone, image size | grader crop | members | epochs (detector / grader) |
+|---|---|---|---|---|
+| demo  | compact ResNet18-FPN (≈ 3.8 M), 320 px | 64 px  | 9 (3 splits × 3 runs) | 8 / 30 |
+| fast  | compact ResNet18-FPN, 320 px          | 64 px  | 3 (3 splits × 1 run)  | 3 / 10 |
+| paper | ResNet101-FPN (≈ 60 M), 600–1024 px   | 150 px | 9 (3 splits × 3 runs) | 20 / 60 |
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from lss.model.vocabulary import Plane
+from lss.nets.detector import DetectorConfig
+from lss.nets.grader import GraderConfig
+from lss.training.detection_data import DETECTOR_CLASSES
+from lss.training.train_detector import DetectorTraining
+from lss.training.train_grader import GraderTraining
+
+PRESETS = ("demo", "fast", "paper")
+
+
+@dataclass
+class TrainingPlan:
+    """Everything a training run needs besides the data: networks, optimisation and the ensemble layout."""
+
+    name: str
+    detector_backbone: str = "compact"
+    detector_image_size: int = 320
+    detector_training: DetectorTraining = field(default_factory=DetectorTraining)
+    grader: GraderConfig = field(default_factory=lambda: GraderConfig(crop_size=64))
+    grader_training: GraderTraining = field(default_factory=GraderTraining)
+    members: int = 9
+    n_splits: int = 3
+    validation_fraction: float = 0.2
+    segmenter_epochs: int = 8
+
+    def detector_config(self, plane: Plane) -> DetectorConfig:
+        """The detector configuration of a plane under this plan."""
+        names = list(DETECTOR_CLASSES[plane])
+        if self.detector_backbone == "paper":
+            return DetectorConfig.paper(names)
+        size = self.detector_image_size
+        return DetectorConfig(class_names=names, backbone=self.detector_backbone, min_size=size,
+                              max_size=int(size * 1.2))
+
+    def member_split(self, member: int) -> tuple[int, int]:
+        """(split, run) of an ensemble member: members cycle through the splits, then start new runs."""
+        return member % self.n_splits, member // self.n_splits
+
+    def to_dict(self) -> dict:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+
+def preset(name: str, members: int | None = None, detector_epochs: int | None = None,
+           grader_epochs: int | None = None) -> TrainingPlan:
+    """A named preset, optionally with another member count or epoch counts."""
+    if name == "demo":
+        plan = TrainingPlan("demo", detector_training=DetectorTraining(epochs=8),
+                            grader_training=GraderTraining(epochs=30))
+    elif name == "fast":
+        plan = TrainingPlan("fast", detector_training=DetectorTraining(epochs=3),
+                            grader_training=GraderTraining(epochs=10), members=3, segmenter_epochs=2)
+    elif name == "paper":
+        plan = TrainingPlan("paper", detector_backbone="paper", detector_image_size=600,
+                            detector_training=DetectorTraining(epochs=20, batch_size=2, patience=6),
+                            grader=GraderConfig(crop_size=150), grader_training=GraderTraining(epochs=60, patience=12),
+                            segmenter_epochs=20)
+    else:
+        raise ValueError(f"unknown preset {name!r} (expected one of {', '.join(PRESETS)})")
+    if members is not None:
+        if members < 1:
+            raise ValueError(f"--members must be at least 1, got {members}")
+        plan.members = members
+        plan.n_splits = min(plan.n_splits, members)
+    if detector_epochs is not None:
+        plan.detector_training = replace(plan.detector_training, epochs=detector_epochs)
+    if grader_epochs is not None:
+        plan.grader_training = replace(plan.grader_training, epochs=grader_epochs)
+    return plan

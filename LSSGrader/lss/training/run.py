@@ -1,0 +1,188 @@
+"""A whole training run: import → split by study → detectors → grader ensembles → held-out metrics → bundle.
+
+``train_bundle`` is what ``lss train`` and the LSSTraining module call. The held-out studies (a separate
+folder, or a stratified share of the data) are never seen in training or model selection; their metrics are
+written into bundle.json with ``lss.evaluation``'s statistics.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lss import __version__
+from lss.bundle.contents import ModelBundle
+from lss.bundle.store import save_bundle
+from lss.model.vocabulary import Plane, Region
+from lss.nets.grader import GradingCNN
+from lss.training import distributed
+from lss.training.annotations import AnnotatedStudy, ImportReport
+from lss.training.control import TrainingControl, resolve_device, seed_everything
+from lss.training.detection_eval import detection_scores
+from lss.training.heldout import grading_heldout, summary_line
+from lss.training.prepared import PreparedStudy, pooled_images, pooled_samples, prepare_study
+from lss.training.presets import TrainingPlan
+from lss.training.splits import ensemble_splits, stratified_split
+from lss.training.train_detector import train_detector
+from lss.training.train_grader import train_grader
+
+SYNTHETIC_NOTICE = ("Trained on synthetic lumbar MRI phantoms only. NOT FOR CLINICAL USE: research and "
+                    "demonstration of the LSS software only.")
+
+
+@dataclass
+class TrainingData:
+    """Imported studies: the training pool and the held-out test studies."""
+
+    pool: list[AnnotatedStudy]
+    heldout: list[AnnotatedStudy]
+    reports: list[ImportReport] = field(default_factory=list)
+
+
+def hold_out(studies: list[AnnotatedStudy], fraction: float, seed: int) -> tuple[list, list]:
+    """(pool, held-out) split by study, stratified by worst grade."""
+    kept, off = stratified_split([s.study_uid for s in studies], [s.stratum() for s in studies], fraction, seed)
+    by_uid = {s.study_uid: s for s in studies}
+    return [by_uid[u] for u in kept], [by_uid[u] for u in off]
+
+
+def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name: str = "auto", seed: int = 0,
+                 control: TrainingControl | None = None, work_dir: Path | None = None,
+                 description: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train every network of ``plan`` on ``data.pool``, evaluate on ``data.heldout``, write the bundle to ``out``.
+
+    ``work_dir`` keeps per-network checkpoints so an interrupted run resumes. Returns the bundle's manifest
+    fields (description, metrics, timings).
+    """
+    control = control or TrainingControl()
+    device = resolve_device(device_name)
+    distributed.init_distributed(device)
+    seed_everything(seed)
+    if not data.pool:
+        raise ValueError("no training studies were imported")
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    uids = [s.study_uid for s in data.pool]
+    strata = [s.stratum() for s in data.pool]
+    splits = ensemble_splits(uids, strata, plan.n_splits, plan.validation_fraction, seed)
+    checkpoints = Path(work_dir) if work_dir is not None else None
+
+    pool = [prepare_study(s, plan.detector_image_size, plan.grader) for s in data.pool]
+    heldout = [prepare_study(s, plan.detector_image_size, plan.grader) for s in data.heldout]
+    timings["prepare_s"] = time.perf_counter() - started
+    detectors, detection_metrics = _train_detectors(pool, heldout, plan, splits[0], device, seed, control, checkpoints,
+                                                     timings)
+    graders, grading_metrics = _train_graders(pool, heldout, plan, splits, device, seed, control, checkpoints, timings)
+    timings["total_s"] = time.perf_counter() - started
+
+    manifest = _description(data, plan, seed, device, timings, detection_metrics, grading_metrics, description)
+    if distributed.is_main_process():
+        save_bundle(ModelBundle(detectors, graders, None, manifest), Path(out))
+    distributed.barrier()
+    return manifest
+
+
+def _train_detectors(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan: TrainingPlan, split: tuple,
+                     device: torch.device, seed: int, control: TrainingControl, checkpoints: Path | None,
+                     timings: dict) -> tuple[dict, dict]:
+    detectors, metrics = {}, {}
+    for plane in Plane:
+        clock = time.perf_counter()
+        train_images = pooled_images(pool, plane, set(split[0]))
+        if not any(len(image.boxes) for image in train_images):
+            continue
+        config = plan.detector_config(plane)
+        result = train_detector(train_images, pooled_images(pool, plane, set(split[1])), config,
+                                plan.detector_training, device, seed, control, f"detector {plane.value}",
+                                _checkpoint(checkpoints, f"detector_{plane.value}"))
+        detectors[plane] = (config, result.state_dict)
+        timings[f"detector_{plane.value}_s"] = time.perf_counter() - clock
+        if heldout:
+            model = _detector(config, result.state_dict, device)
+            metrics[plane.value] = detection_scores(model, pooled_images(heldout, plane), config.class_names, device)
+    return detectors, metrics
+
+
+def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan: TrainingPlan, splits: list,
+                   device: torch.device, seed: int, control: TrainingControl, checkpoints: Path | None,
+                   timings: dict) -> tuple[dict, dict]:
+    graders, metrics = {}, {}
+    patch_size = 2 * plan.grader.crop_size
+    for region in Region:
+        clock = time.perf_counter()
+        samples = pooled_samples(pool, region, patch_size)
+        if len(samples) == 0:
+            continue
+        states = []
+        for member in range(plan.members):
+            split, run = plan.member_split(member)
+            train_ids, val_ids = splits[split]
+            stage = f"grader {region.value} {member + 1}/{plan.members} (split {split + 1}, run {run + 1})"
+            result = train_grader(samples.subset(set(train_ids)), samples.subset(set(val_ids)), plan.grader,
+                                  plan.grader_training, device, seed + 7919 * member, control, stage,
+                                  _checkpoint(checkpoints, f"grader_{region.value}_m{member}"))
+            states.append(result.state_dict)
+        graders[region] = (plan.grader, states)
+        timings[f"grader_{region.value}_s"] = time.perf_counter() - clock
+        if heldout:
+            members = [_grader(plan, state, device) for state in states]
+            metrics[region.value] = grading_heldout(members, pooled_samples(heldout, region, patch_size),
+                                                    plan.grader.crop_size)
+    return graders, metrics
+
+
+def _checkpoint(folder: Path | None, name: str) -> Path | None:
+    """Checkpoint path of one network (written by the main process; every process resumes from it)."""
+    return folder / f"{name}.pt" if folder is not None else None
+
+
+def _detector(config, state, device: torch.device) -> torch.nn.Module:
+    from lss.nets.detector import build_detector
+
+    model = build_detector(config)
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def _grader(plan: TrainingPlan, state, device: torch.device) -> GradingCNN:
+    model = GradingCNN(plan.grader)
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def _description(data: TrainingData, plan: TrainingPlan, seed: int, device: torch.device, timings: dict,
+                 detection_metrics: dict, grading_metrics: dict, extra: dict | None) -> dict[str, Any]:
+    summary = [summary_line(region, metrics) for region, metrics in grading_metrics.items()]
+    return {
+        "name": f"lss-{plan.name}",
+        "version": datetime.now(timezone.utc).strftime("%Y.%m.%d"),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "lss_version": __version__,
+        "intended_use": "Research: detection and grading of lumbar spinal stenosis on MRI with the LSS software.",
+        "limitations": SYNTHETIC_NOTICE,
+        "training_data": {
+            "studies": len(data.pool),
+            "heldout_studies": len(data.heldout),
+            "imports": [{"format": r.format, "summary": r.summary(), "refused": len(r.problems)} for r in data.reports],
+        },
+        "preprocessing": {
+            "view": "canonical (lss.preprocess.canonical): axial anterior up, patient left on image right; "
+                    "sagittal superior up, anterior left",
+            "intensity": "per-slice 0.5-99.5 percentile scaling to [0, 1], clipped at 1.5",
+            "grading_crop": f"box enlarged x{plan.grader.box_enlargement}, resampled to {plan.grader.crop_size} px; "
+                            "right lateral recess mirrored",
+        },
+        "grade_names": ["normal", "mild", "moderate", "severe"],
+        "training": {"preset": plan.name, "plan": plan.to_dict(), "seed": seed, "device": str(device),
+                     "processes": distributed.world()[1], "torch": torch.__version__,
+                     "python": platform.python_version(), "timings": timings},
+        "metrics": {"heldout_detection": detection_metrics, "heldout_grading": grading_metrics,
+                    "summary": summary},
+        **(extra or {}),
+    }
