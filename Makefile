@@ -11,7 +11,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 INSTALLED_STAMP := $(VENV)/.installed
 DEMO_DIR := demo_output
 
-.PHONY: venv test lint demo bench clean cmake-sync
+.PHONY: venv test lint demo demo-model bench clean cmake-sync
 
 venv: $(INSTALLED_STAMP)
 
@@ -35,6 +35,14 @@ demo: venv
 	@echo "Preview image(s):"
 	@find $(DEMO_DIR)/study -name '*.png' -print | sort
 
+# Re-train the bundled demo model (Resources/Models/demo) from phantom studies; see README "Training".
+DEMO_MODEL_DATA := demo_model_data
+demo-model: venv
+	$(VENV)/bin/lss phantom --out $(DEMO_MODEL_DATA)/train --studies 120 --seed 1000 --enriched
+	$(VENV)/bin/lss phantom --out $(DEMO_MODEL_DATA)/heldout --studies 40 --seed 5000
+	$(VENV)/bin/lss train --data $(DEMO_MODEL_DATA)/train --holdout $(DEMO_MODEL_DATA)/heldout --format native \
+		--preset demo --synthetic --seed 0 --device cpu --out Resources/Models/demo
+
 bench: venv
 	@if [ -f Testing/benchmarks/run_all.py ]; then \
 		$(VENV_PYTHON) Testing/benchmarks/run_all.py; \
@@ -46,6 +54,6 @@ cmake-sync:
 	$(PYTHON) tools/sync_cmake_lists.py
 
 clean:
-	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache build
+	rm -rf $(DEMO_DIR) $(DEMO_MODEL_DATA) .pytest_cache .ruff_cache build
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print -exec rm -rf {} +
 	find . -path ./$(VENV) -prune -o -type d -name '*.egg-info' -print -exec rm -rf {} +

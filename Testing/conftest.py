@@ -194,3 +194,17 @@ def plain_subject_seed(first: int = 0) -> int:
         if subject.narrow_canal == 1.0 and all(v.v_shift == 0.0 for v in subject.vertebrae):
             return seed
     raise AssertionError("no plain subject among 200 seeds")
+
+
+TRAINING_SEED = 4242
+TRAINING_STUDIES = 4
+
+
+@pytest.fixture(scope="session")
+def training_studies_root(tmp_path_factory) -> Path:
+    """A folder of TRAINING_STUDIES enriched phantom studies (seed TRAINING_SEED) for the training tests."""
+    from lss.phantom.generate import PhantomOptions, generate_batch
+
+    root = tmp_path_factory.mktemp("training_studies")
+    generate_batch(root, TRAINING_STUDIES, TRAINING_SEED, PhantomOptions(enriched=True), workers=PHANTOM_WORKERS)
+    return root

@@ -34,6 +34,17 @@ class ModelBundle:
         model.load_state_dict({k: v.float() for k, v in state.items()})
         return model.to(device).eval()
 
+    def segmenter_model(self, device: torch.device | str = "cpu") -> torch.nn.Module | None:
+        """The anatomy segmenter, weights loaded, in eval mode (None when the bundle has none)."""
+        if self.segmenter is None:
+            return None
+        from lss.nets.segmenter import SegmenterConfig, build_segmenter
+
+        config, state = self.segmenter
+        model = build_segmenter(SegmenterConfig.from_dict(config))
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        return model.to(device).eval()
+
     def grader_members(self, region: Region, device: torch.device | str = "cpu") -> list[GradingCNN]:
         """Every ensemble member grading ``region``, weights loaded, in eval mode."""
         config, states = self.graders[region]

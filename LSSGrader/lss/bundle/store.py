@@ -169,7 +169,8 @@ def _check_loadable(bundle: ModelBundle, folder: Path) -> None:
             bundle.detector(plane)
         for region in bundle.graders:
             bundle.grader_members(region)
-    except RuntimeError as error:
+        bundle.segmenter_model()
+    except (RuntimeError, KeyError, TypeError, ValueError) as error:
         reason = str(error).splitlines()[0]
         raise BundleError(f"{folder}: weights do not fit the recorded networks ({reason})") from error
 

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         held_ids = {s.study_uid for s in heldout}
         if held_ids & {s.study_uid for s in pool}:
             raise InputDataError("--holdout shares studies with --data: held-out studies must be unseen")
-    elif args.holdout_fraction > 0 and len(studies) >= 5:
+    elif args.holdout_fraction > 0 and len(studies) >= 4:
         pool, heldout = hold_out(studies, args.holdout_fraction, args.seed)
     else:
         pool, heldout = studies, []

@@ -1,11 +1,15 @@
 """Region detectors: torchvision Faster R-CNN on a configurable ResNet-FPN backbone, built without downloads.
 
-Two backbones are offered:
+Three backbones are offered:
 
-- ``paper``: ResNet101 with a 256-channel FPN at 600–1024 px, the reference study's configuration;
-- ``compact`` (the CPU default): ResNet18 truncated after its third stage (strides 4, 8, 16 — the regions
-  are 8–40 mm, so stride 32 adds parameters and nothing else) with a narrow FPN, a small box head and
-  images of ≈ 320 px. About 3 M parameters instead of 60 M.
+- ``paper``: ResNet101 with a 256-channel FPN at 600–1024 px, the reference study's configuration (≈ 60 M
+  parameters);
+- ``resnet18``: ResNet18 truncated after its third stage with a narrow FPN (≈ 3.3 M parameters);
+- ``regnet`` (the CPU default): RegNetX-400MF truncated after its third stage (≈ 1.1 M parameters with the
+  FPN and box head), several times cheaper than the ResNet18 trunk per image.
+
+The compact ones stop at stride 16: the regions are 8–40 mm, so a stride-32 stage adds parameters and
+nothing else. ``Testing/benchmarks/bench_detectors.py`` measures them side by side.
 
 Every network trains from scratch (``weights=None``), so batch normalisation is replaced by group
 normalisation, which does not depend on the small batches detection training uses. Images are one-channel
@@ -14,18 +18,19 @@ normalisation, which does not depend on the small batches detection training use
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
-from torchvision.models import resnet18, resnet101
+from torchvision.models import regnet_x_400mf, resnet18, resnet101
 from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.ops import MultiScaleRoIAlign
 
-BACKBONES = ("compact", "paper")
+BACKBONES = ("regnet", "resnet18", "paper")
 
 
 @dataclass
@@ -33,7 +38,7 @@ class DetectorConfig:
     """Everything needed to rebuild a detector; stored in the model bundle."""
 
     class_names: list[str]  # foreground classes; torchvision's label k is class_names[k - 1]
-    backbone: str = "compact"
+    backbone: str = "regnet"
     fpn_channels: int = 64
     representation_size: int = 128
     min_size: int = 320
@@ -67,6 +72,8 @@ def group_norm(channels: int) -> nn.GroupNorm:
 
 
 def _backbone(config: DetectorConfig) -> BackboneWithFPN:
+    if config.backbone == "regnet":
+        return _regnet_backbone(config)
     if config.backbone == "paper":
         body = resnet101(weights=None, norm_layer=group_norm)
         return_layers = {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}
@@ -79,6 +86,16 @@ def _backbone(config: DetectorConfig) -> BackboneWithFPN:
     body.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
     body.fc = nn.Identity()
     return BackboneWithFPN(body, return_layers, in_channels, config.fpn_channels)
+
+
+def _regnet_backbone(config: DetectorConfig) -> BackboneWithFPN:
+    """RegNetX-400MF's stem and first three stages (strides 4, 8, 16; 32, 64, 160 channels), one input channel."""
+    net = regnet_x_400mf(weights=None, norm_layer=group_norm)
+    net.stem[0] = nn.Conv2d(1, net.stem[0].out_channels, kernel_size=3, stride=2, padding=1, bias=False)
+    stages = net.trunk_output
+    body = nn.Sequential(OrderedDict(stem=net.stem, block1=stages.block1, block2=stages.block2,
+                                     block3=stages.block3))
+    return BackboneWithFPN(body, {"block1": "0", "block2": "1", "block3": "2"}, [32, 64, 160], config.fpn_channels)
 
 
 def build_detector(config: DetectorConfig) -> FasterRCNN:

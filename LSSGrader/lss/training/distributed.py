@@ -50,9 +50,14 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 def my_share(indices: list[int]) -> list[int]:
-    """This process's share of an epoch's sample order (every process must draw the same order)."""
+    """This process's share of an epoch's sample order (every process must draw the same order).
+
+    The order is cut to a multiple of the process count so every process runs the same number of steps
+    (DistributedDataParallel waits for all of them at every step).
+    """
     rank, size = world()
-    return indices[rank::size]
+    usable = len(indices) - len(indices) % size
+    return indices[:usable][rank::size]
 
 
 def average(value: float) -> float:

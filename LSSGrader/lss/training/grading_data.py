@@ -18,7 +18,7 @@ from lss.nets.grader import N_GRADES, GraderConfig
 from lss.preprocess.canonical import canonical_view
 from lss.preprocess.crops import cut_crops, needs_mirroring
 from lss.preprocess.intensity import scale_slice
-from lss.training.annotations import AnnotatedStudy
+from lss.training.annotations import AnnotatedStudy, BoxAnnotation
 from lss.training.detection_data import DETECTOR_ROLES, QUANTISATION
 
 CONTEXT = 2.0  # patch field / crop field
@@ -33,6 +33,7 @@ class GradingSamples:
     allowed: np.ndarray  # bool
     study_uids: list[str] = field(default_factory=list)
     keys: list[tuple[Level | None, Side]] = field(default_factory=list)
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0))  # slices from the middle of the key's run
 
     def __len__(self) -> int:
         return int(self.patches.shape[0])
@@ -41,7 +42,13 @@ class GradingSamples:
         """The samples of the given studies only."""
         index = [i for i, uid in enumerate(self.study_uids) if uid in studies]
         return GradingSamples(self.region, self.patches[index], self.allowed[index],
-                              [self.study_uids[i] for i in index], [self.keys[i] for i in index])
+                              [self.study_uids[i] for i in index], [self.keys[i] for i in index], self.offsets[index])
+
+    def central(self, max_offset: float) -> GradingSamples:
+        """The samples at most ``max_offset`` slices from the middle of their key's run of slices."""
+        index = np.flatnonzero(self.offsets <= max_offset)
+        return GradingSamples(self.region, self.patches[index], self.allowed[index],
+                              [self.study_uids[i] for i in index], [self.keys[i] for i in index], self.offsets[index])
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(patches (N, 1, 2S, 2S) float in [0, 1.5], allowed (N, 4) bool)."""
@@ -56,7 +63,8 @@ class GradingSamples:
             return GradingSamples(region, empty, np.zeros((0, N_GRADES), bool))
         return GradingSamples(region, np.concatenate([p.patches for p in parts]),
                               np.concatenate([p.allowed for p in parts]),
-                              [uid for p in parts for uid in p.study_uids], [key for p in parts for key in p.keys])
+                              [uid for p in parts for uid in p.study_uids], [key for p in parts for key in p.keys],
+                              np.concatenate([p.offsets for p in parts]))
 
 
 def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig) -> GradingSamples:
@@ -70,6 +78,7 @@ def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig)
             continue
         view = canonical_view(stack.geometry, stack.plane)
         pixels = view.image_to_view(stack.load_pixels())
+        middle = _run_middles(boxes)
         for index in sorted({box.slice_index for box in boxes}):
             on_slice = [box for box in boxes if box.slice_index == index]
             image = torch.from_numpy(scale_slice(pixels[index]))[None]
@@ -80,6 +89,15 @@ def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig)
             for row, box in enumerate(on_slice):
                 allowed[row, [int(g) for g in box.grades]] = True
             patches = np.clip(crops[:, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
+            offsets = np.array([abs(index - middle[box.grade_key]) for box in on_slice], dtype=float)
             parts.append(GradingSamples(region, patches, allowed, [study.study_uid] * len(on_slice),
-                                        [(box.level, box.side) for box in on_slice]))
+                                        [(box.level, box.side) for box in on_slice], offsets))
     return GradingSamples.concatenate(region, parts, patch_size)
+
+
+def _run_middles(boxes: list[BoxAnnotation]) -> dict[tuple, float]:
+    """The middle slice index of each key's boxes in one stack (the level's disc lies near it)."""
+    indices: dict[tuple, list[int]] = {}
+    for box in boxes:
+        indices.setdefault(box.grade_key, []).append(box.slice_index)
+    return {key: float(np.median(values)) for key, values in indices.items()}

@@ -7,9 +7,11 @@ likelihood is the summed probability of the set, ``-log Σ_{g∈set} p_g``, so t
 head while learning only what the label says. A target's weight is the mean of its grades' weights, and
 the batch loss is the weighted mean (Σ wᵢ·ℓᵢ / Σ wᵢ), as PyTorch computes it.
 
-Class weights are "balanced" inverse frequencies, ``w_c = N / (K · n_c)``, over the single-grade training
-targets (set targets spread their count evenly over their grades); a grade never seen gets the largest
-weight seen, so a missing class cannot produce an infinite weight.
+Class weights come from the class frequencies: ``w_c = (N / (K · n_c)) ** power`` over the training targets
+(set targets spread their count evenly over their grades). ``power = 1`` is the "balanced" inverse
+frequency of the reference study; ``power = 0.5`` (square root) still lifts the rare grades but over-calls
+them less, which agreement statistics such as AC1 reward. A grade never seen gets the largest weight
+seen, so a missing class cannot produce an infinite weight.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from __future__ import annotations
 import torch
 
 
-def class_weights(allowed: torch.Tensor) -> torch.Tensor:
-    """Balanced inverse-frequency weights (4,) from allowed-grade masks (N, 4)."""
+def class_weights(allowed: torch.Tensor, power: float = 1.0) -> torch.Tensor:
+    """Inverse-frequency weights (4,) from allowed-grade masks (N, 4), raised to ``power``."""
     allowed = allowed.float()
     counts = (allowed / allowed.sum(dim=1, keepdim=True).clamp(min=1)).sum(dim=0)
     total, k = counts.sum(), counts.numel()
     weights = torch.where(counts > 0, total / (k * counts.clamp(min=1e-12)), torch.zeros_like(counts))
+    weights = weights ** power
     largest = weights.max() if bool((counts > 0).any()) else torch.tensor(1.0)
     return torch.where(counts > 0, weights, largest)
 

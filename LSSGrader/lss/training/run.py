@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from lss import __version__
@@ -21,13 +22,16 @@ from lss.bundle.contents import ModelBundle
 from lss.bundle.store import save_bundle
 from lss.model.vocabulary import Plane, Region
 from lss.nets.grader import GradingCNN
+from lss.nets.segmenter import SegmenterConfig
 from lss.training import distributed
 from lss.training.annotations import AnnotatedStudy, ImportReport
 from lss.training.control import TrainingControl, resolve_device, seed_everything
 from lss.training.detection_eval import detection_scores
+from lss.training.grading_data import GradingSamples
 from lss.training.heldout import grading_heldout, summary_line
 from lss.training.prepared import PreparedStudy, pooled_images, pooled_samples, prepare_study
 from lss.training.presets import TrainingPlan
+from lss.training.segmentation import dice_score, predict_network_classes, segmentation_samples, train_segmenter
 from lss.training.splits import ensemble_splits, stratified_split
 from lss.training.train_detector import train_detector
 from lss.training.train_grader import train_grader
@@ -79,11 +83,15 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     detectors, detection_metrics = _train_detectors(pool, heldout, plan, splits[0], device, seed, control, checkpoints,
                                                      timings)
     graders, grading_metrics = _train_graders(pool, heldout, plan, splits, device, seed, control, checkpoints, timings)
+    segmenter, segmentation_metrics = _train_segmenter(data, plan, device, seed, control, timings)
     timings["total_s"] = time.perf_counter() - started
 
-    manifest = _description(data, plan, seed, device, timings, detection_metrics, grading_metrics, description)
+    metrics = {"heldout_detection": detection_metrics, "heldout_grading": grading_metrics,
+               "heldout_segmentation": segmentation_metrics,
+               "summary": [summary_line(region, values) for region, values in grading_metrics.items()]}
+    manifest = _description(data, plan, seed, device, timings, metrics, description)
     if distributed.is_main_process():
-        save_bundle(ModelBundle(detectors, graders, None, manifest), Path(out))
+        save_bundle(ModelBundle(detectors, graders, segmenter, manifest), Path(out))
     distributed.barrier()
     return manifest
 
@@ -116,7 +124,7 @@ def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan
     patch_size = 2 * plan.grader.crop_size
     for region in Region:
         clock = time.perf_counter()
-        samples = pooled_samples(pool, region, patch_size)
+        samples = _selected(pooled_samples(pool, region, patch_size), plan)
         if len(samples) == 0:
             continue
         states = []
@@ -132,9 +140,15 @@ def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan
         timings[f"grader_{region.value}_s"] = time.perf_counter() - clock
         if heldout:
             members = [_grader(plan, state, device) for state in states]
-            metrics[region.value] = grading_heldout(members, pooled_samples(heldout, region, patch_size),
-                                                    plan.grader.crop_size)
+            metrics[region.value] = grading_heldout(members, _selected(pooled_samples(heldout, region, patch_size),
+                                                                       plan), plan.grader.crop_size)
     return graders, metrics
+
+
+def _selected(samples: GradingSamples, plan: TrainingPlan) -> GradingSamples:
+    """The samples graders learn from and are tested on: the slices near the middle of each key's run."""
+    offset = plan.grader_training.max_slice_offset
+    return samples if offset is None else samples.central(offset)
 
 
 def _checkpoint(folder: Path | None, name: str) -> Path | None:
@@ -156,9 +170,34 @@ def _grader(plan: TrainingPlan, state, device: torch.device) -> GradingCNN:
     return model.to(device).eval()
 
 
+def _train_segmenter(data: TrainingData, plan: TrainingPlan, device: torch.device, seed: int,
+                     control: TrainingControl, timings: dict) -> tuple[tuple[dict, dict] | None, dict]:
+    """The axial anatomy segmenter, when the training studies carry label maps (phantoms do)."""
+    config = SegmenterConfig()
+    samples = segmentation_samples(data.pool, config)
+    if not samples or plan.segmenter_epochs < 1:
+        return None, {}
+    if len(samples) > plan.segmenter_slices:
+        chosen = np.random.default_rng(seed).choice(len(samples), plan.segmenter_slices, replace=False)
+        samples = [samples[i] for i in sorted(chosen)]
+    clock = time.perf_counter()
+    model, history = train_segmenter(samples, config, plan.segmenter_epochs, device, control, seed)
+    timings["segmenter_s"] = time.perf_counter() - clock
+    metrics: dict[str, Any] = {"train_loss_first_epoch": history.epoch_loss[0], "train_loss_last_epoch":
+                               history.epoch_loss[-1]}
+    test = segmentation_samples(data.heldout, config)
+    if test:
+        predicted = [predict_network_classes(model, sample.image) for sample in test]
+        metrics["dice"] = {name: float(np.mean([dice_score(p, s.target, k) for p, s in zip(predicted, test,
+                                                                                              strict=True)]))
+                           for k, name in enumerate(config.class_names) if k > 0}
+        metrics["slices"] = len(test)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return (config.to_dict(), state), metrics
+
+
 def _description(data: TrainingData, plan: TrainingPlan, seed: int, device: torch.device, timings: dict,
-                 detection_metrics: dict, grading_metrics: dict, extra: dict | None) -> dict[str, Any]:
-    summary = [summary_line(region, metrics) for region, metrics in grading_metrics.items()]
+                 metrics: dict, extra: dict | None) -> dict[str, Any]:
     return {
         "name": f"lss-{plan.name}",
         "version": datetime.now(timezone.utc).strftime("%Y.%m.%d"),
@@ -182,7 +221,6 @@ def _description(data: TrainingData, plan: TrainingPlan, seed: int, device: torc
         "training": {"preset": plan.name, "plan": plan.to_dict(), "seed": seed, "device": str(device),
                      "processes": distributed.world()[1], "torch": torch.__version__,
                      "python": platform.python_version(), "timings": timings},
-        "metrics": {"heldout_detection": detection_metrics, "heldout_grading": grading_metrics,
-                    "summary": summary},
+        "metrics": metrics,
         **(extra or {}),
     }

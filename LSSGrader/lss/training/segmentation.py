@@ -320,6 +320,15 @@ def predict_masks(model: nn.Module, config: SegmenterConfig, image: np.ndarray,
     return out[0] if image.ndim == 2 else out
 
 
+@torch.no_grad()
+def predict_network_classes(model: nn.Module, image: np.ndarray) -> np.ndarray:
+    """Segment classes of one network-ready slice (size, size), at network resolution."""
+    model.eval()
+    device = next(model.parameters()).device
+    logits = model(torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None].to(device))
+    return logits[0].argmax(dim=0).cpu().numpy().astype(np.uint8)
+
+
 def dice_score(prediction: np.ndarray, target: np.ndarray, class_index: int) -> float:
     """Dice overlap of one class between two label maps (1.0 when both lack it)."""
     a, b = np.asarray(prediction) == class_index, np.asarray(target) == class_index

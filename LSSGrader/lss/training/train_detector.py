@@ -33,6 +33,7 @@ class DetectorTraining:
     weight_decay: float = 1e-4
     patience: int = 4
     scale_jitter: int = 32  # training image sizes: min_size ± this (pixels)
+    images_per_epoch: int | None = None  # a random subset of this many images per epoch (None: all)
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(rotation_deg=0, scale=0, shift=0))
 
     def to_dict(self) -> dict:
@@ -67,7 +68,8 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
     model = build_detector(config).to(device)
     sizes = (config.min_size - settings.scale_jitter, config.min_size, config.min_size + settings.scale_jitter)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    steps = settings.epochs * math.ceil(len(distributed.my_share(list(range(len(train))))) / settings.batch_size)
+    per_epoch = min(len(train), settings.images_per_epoch or len(train))
+    steps = settings.epochs * math.ceil(len(distributed.my_share(list(range(per_epoch)))) / settings.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate, total_steps=steps,
                                                     pct_start=0.15)
     generator = torch.Generator().manual_seed(seed)
@@ -84,7 +86,7 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
         ddp_model.train()
         model.transform.min_size = sizes
-        order = distributed.my_share(torch.randperm(len(train), generator=generator).tolist())
+        order = distributed.my_share(torch.randperm(len(train), generator=generator)[:per_epoch].tolist())
         losses = []
         for start in range(0, len(order), settings.batch_size):
             batch = [train[i] for i in order[start:start + settings.batch_size]]
@@ -98,7 +100,7 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
             scheduler.step()
             losses.append(loss.item())
             control.report(stage, state["epoch"] * len(order) + start + len(batch), settings.epochs * len(order),
-                           float(loss))
+                           loss.item())
         model.transform.min_size = (config.min_size,)
         scores = detection_scores(model, val, config.class_names, device) if val else {}
         score = distributed.average(_validation_score(scores))

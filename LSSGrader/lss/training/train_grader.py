@@ -32,6 +32,9 @@ class GraderTraining:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     patience: int = 8  # epochs without validation improvement before stopping
+    class_weight_power: float = 1.0  # 1 = balanced inverse class frequency, 0.5 = its square root
+    samples_per_epoch: int | None = None  # a random subset of this many crops per epoch (None: all)
+    max_slice_offset: float | None = None  # train on slices this close to the middle of each key's run (None: all)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
@@ -60,7 +63,7 @@ def train_grader(train: GradingSamples, val: GradingSamples, config: GraderConfi
     torch.manual_seed(seed)
     model = GradingCNN(config).to(device)
     train_patches, train_allowed = train.tensors()
-    weights = class_weights(train_allowed)
+    weights = class_weights(train_allowed, settings.class_weight_power)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=settings.epochs)
     generator = torch.Generator().manual_seed(seed)
@@ -76,7 +79,7 @@ def train_grader(train: GradingSamples, val: GradingSamples, config: GraderConfi
     weights_on_device = weights.to(device)
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
         ddp_model.train()
-        order = torch.randperm(len(train), generator=generator).tolist()
+        order = torch.randperm(len(train), generator=generator)[:settings.samples_per_epoch].tolist()
         mine = distributed.my_share(order)
         losses = []
         for start in range(0, len(mine), settings.batch_size):

@@ -1,0 +1,87 @@
+"""Training building blocks: the grading loss, class weights, splits by study, augmentation, presets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lss.model.vocabulary import Plane
+from lss.training.augment import AugmentConfig, crops_from_patches, jitter_intensity
+from lss.training.losses import class_weights, set_nll_loss
+from lss.training.presets import preset
+from lss.training.splits import ensemble_splits, stratified_split
+
+
+def test_single_grade_loss_is_weighted_cross_entropy_in_the_right_argument_order():
+    torch.manual_seed(0)
+    logits = torch.randn(12, 4)
+    target = torch.tensor([0, 1, 2, 3, 0, 0, 1, 3, 2, 0, 0, 1])
+    allowed = F.one_hot(target, 4).bool()
+    weights = torch.tensor([0.5, 1.0, 2.0, 4.0])
+    expected = F.cross_entropy(logits, target, weight=weights)
+    assert torch.allclose(set_nll_loss(logits, allowed, weights), expected, atol=1e-6)
+    assert torch.allclose(set_nll_loss(logits, allowed), F.cross_entropy(logits, target), atol=1e-6)
+
+
+def test_normal_mild_set_is_the_likelihood_of_either():
+    logits = torch.tensor([[2.0, 1.0, -1.0, -3.0]])
+    allowed = torch.tensor([[True, True, False, False]])
+    p = torch.softmax(logits, dim=1)[0]
+    assert math.isclose(float(set_nll_loss(logits, allowed)), -math.log(float(p[0] + p[1])), rel_tol=1e-6)
+
+
+def test_class_weights_are_balanced_inverse_frequencies():
+    allowed = F.one_hot(torch.tensor([0] * 6 + [1] * 3 + [2] * 2 + [3] * 1), 4).bool()
+    weights = class_weights(allowed)
+    assert torch.allclose(weights, torch.tensor([12 / 24, 12 / 12, 12 / 8, 12 / 4]))
+    missing = class_weights(F.one_hot(torch.tensor([0, 0, 1]), 4).bool())
+    assert torch.isfinite(missing).all() and missing[2] == missing.max() == missing[3]
+
+
+def test_split_never_puts_a_study_on_both_sides_and_keeps_strata():
+    ids = [f"s{i:02d}" for i in range(40)]
+    strata = [i % 4 for i in range(40)]
+    kept, off = stratified_split(ids, strata, 0.25, seed=1)
+    assert not set(kept) & set(off) and set(kept) | set(off) == set(ids)
+    by_id = dict(zip(ids, strata, strict=True))
+    assert [sum(by_id[i] == s for i in off) for s in range(4)] == [2, 2, 2, 2]  # round(0.25 × 10) per stratum
+    splits = ensemble_splits(ids, strata, 3, 0.2, seed=5)
+    assert len({tuple(val) for _, val in splits}) == 3  # three different validation sets
+    assert stratified_split(ids, strata, 0.25, seed=1) == (kept, off)  # reproducible
+
+
+def test_split_refuses_duplicates_and_bad_fractions():
+    with pytest.raises(ValueError, match="unique"):
+        stratified_split(["a", "a"], [0, 0], 0.5, 0)
+    with pytest.raises(ValueError, match="fraction"):
+        stratified_split(["a", "b"], [0, 0], 1.0, 0)
+
+
+def test_unaugmented_crop_is_the_patch_centre_and_augmentation_repeats_with_the_seed():
+    patches = torch.zeros(2, 1, 128, 128)
+    patches[:, :, 32:96, 32:96] = 1.0
+    plain = crops_from_patches(patches, 64, None)
+    assert plain.shape == (2, 1, 64, 64) and float(plain[:, :, 2:-2, 2:-2].min()) > 0.99
+    a = crops_from_patches(patches, 64, AugmentConfig(), torch.Generator().manual_seed(4))
+    b = crops_from_patches(patches, 64, AugmentConfig(), torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, plain)
+
+
+def test_intensity_jitter_never_flips_the_image():
+    image = torch.linspace(0, 1, 64).repeat(1, 1, 64, 1)  # brighter to the right... along rows
+    jittered = jitter_intensity(image, AugmentConfig(noise=0), torch.Generator().manual_seed(0))
+    assert torch.all(jittered[0, 0, -1] >= jittered[0, 0, 0])
+
+
+def test_presets_and_member_layout():
+    demo = preset("demo")
+    assert demo.members == 9 and demo.n_splits == 3
+    assert [demo.member_split(k) for k in (0, 1, 2, 3, 8)] == [(0, 0), (1, 0), (2, 0), (0, 1), (2, 2)]
+    assert preset("paper").detector_config(Plane.AXIAL).backbone == "paper"
+    single = preset("fast", members=1)
+    assert single.n_splits == 1 and single.member_split(0) == (0, 0)
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("huge")
