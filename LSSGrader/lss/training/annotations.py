@@ -119,6 +119,12 @@ class ImportReport:
         """Record a refused record; it is counted and named, never silently dropped."""
         self.problems.append(f"{where}: {why}")
 
+    def accepted(self, study: AnnotatedStudy) -> AnnotatedStudy:
+        """Count an imported study and its boxes; returns the study."""
+        self.studies += 1
+        self.boxes += len(study.boxes)
+        return study
+
     def summary(self) -> str:
         """One line: studies, boxes and refused records."""
         text = f"{self.format}: {self.studies} studies, {self.boxes} boxes"

@@ -132,9 +132,7 @@ def import_markups(root: Path, report: ImportReport | None = None) -> Iterator[A
     for folder in folders:
         study = _import_folder(folder, report)
         if study is not None:
-            report.studies += 1
-            report.boxes += len(study.boxes)
-            yield study
+            yield report.accepted(study)
 
 
 def _import_folder(folder: Path, report: ImportReport) -> AnnotatedStudy | None:

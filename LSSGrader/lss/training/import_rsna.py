@@ -126,9 +126,7 @@ def import_rsna(root: Path, report: ImportReport | None = None) -> Iterator[Anno
     for study_id, (where, row) in tables.labels.items():
         study = _import_study(root, study_id, where, row, tables, report)
         if study is not None:
-            report.studies += 1
-            report.boxes += len(study.boxes)
-            yield study
+            yield report.accepted(study)
 
 
 def _read_tables(root: Path, report: ImportReport) -> _Tables | None:

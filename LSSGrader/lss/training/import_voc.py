@@ -178,9 +178,7 @@ def import_voc(root: Path, report: ImportReport | None = None) -> Iterator[Annot
     for folder, xml_files in folders.items():
         study = _import_folder(folder, xml_files, report)
         if study is not None:
-            report.studies += 1
-            report.boxes += len(study.boxes)
-            yield study
+            yield report.accepted(study)
 
 
 class _Images:

@@ -40,7 +40,7 @@ class ProgressBars:
             postfix["info"] = event.message
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.refresh()
-        if event.message and event.step >= event.total:
+        if event.message:
             tqdm.write(f"{event.stage}: {event.message}", file=sys.stderr)
 
     def control(self) -> TrainingControl:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 from lss.nets.detector import DetectorConfig, build_detector
 from lss.training import distributed
 from lss.training.augment import AugmentConfig, jitter_intensity
-from lss.training.checkpoint import load_checkpoint, save_checkpoint
+from lss.training.checkpoint import resume_training, save_training
 from lss.training.control import TrainingControl
 from lss.training.detection_data import DetectionImage
 from lss.training.detection_eval import detection_scores
@@ -73,18 +74,13 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate, total_steps=steps,
                                                     pct_start=0.15)
     generator = torch.Generator().manual_seed(seed)
-    state = {"epoch": 0, "best_epoch": -1, "best_score": -1.0, "validation": {}, "history": [], "best": None,
+    fresh = {"epoch": 0, "best_epoch": -1, "best_score": -1.0, "validation": {}, "history": [], "best": None,
              "bad_epochs": 0}
-    resumed = load_checkpoint(checkpoint) if checkpoint is not None else None
-    if resumed is not None:
-        model.load_state_dict(resumed["model"])
-        optimiser.load_state_dict(resumed["optimiser"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        generator.set_state(resumed["generator"])
-        state = resumed["state"]
+    state = resume_training(checkpoint, model, optimiser, scheduler, generator, fresh)
     ddp_model = distributed.wrap(model, device)
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
         ddp_model.train()
+        epoch_started = time.perf_counter()
         model.transform.min_size = sizes
         order = distributed.my_share(torch.randperm(len(train), generator=generator)[:per_epoch].tolist())
         losses = []
@@ -102,22 +98,23 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
             control.report(stage, state["epoch"] * len(order) + start + len(batch), settings.epochs * len(order),
                            loss.item())
         model.transform.min_size = (config.min_size,)
+        train_seconds = time.perf_counter() - epoch_started
         scores = detection_scores(model, val, config.class_names, device) if val else {}
         score = distributed.average(_validation_score(scores))
         state["epoch"] += 1
         state["history"].append({"epoch": state["epoch"], "train_loss": distributed.average(float(np.mean(losses))),
-                                 "val_mean_recall@0.3": score})
+                                 "val_mean_recall@0.3": score, "train_s": round(train_seconds, 1),
+                                 "validation_s": round(time.perf_counter() - epoch_started - train_seconds, 1)})
         if score > state["best_score"]:
             state.update(best_score=score, best_epoch=state["epoch"], validation=scores, bad_epochs=0,
                          best=copy.deepcopy(model.state_dict()))
         else:
             state["bad_epochs"] += 1
-        if checkpoint is not None and distributed.is_main_process():
-            save_checkpoint(checkpoint, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                                         "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                                         "state": state})
+        save_training(checkpoint, model, optimiser, scheduler, generator, state)
         control.report(stage, state["epoch"] * len(order), settings.epochs * len(order), None,
-                       f"epoch {state['epoch']}: validation mean recall@0.3 {score:.3f}")
+                       f"epoch {state['epoch']}: validation mean recall@0.3 {score:.3f} "
+                       f"({state['history'][-1]['train_s']:.0f} s training, "
+                       f"{state['history'][-1]['validation_s']:.0f} s validation)")
     model.transform.min_size = (config.min_size,)
     best = state["best"] if state["best"] is not None else model.state_dict()
     return DetectorResult({k: v.detach().cpu() for k, v in best.items()}, state["best_epoch"], state["validation"],

@@ -17,7 +17,7 @@ import torch
 from lss.nets.grader import GraderConfig, GradingCNN
 from lss.training import distributed
 from lss.training.augment import AugmentConfig, crops_from_patches
-from lss.training.checkpoint import load_checkpoint, save_checkpoint
+from lss.training.checkpoint import resume_training, save_training
 from lss.training.control import TrainingControl
 from lss.training.grading_data import GradingSamples
 from lss.training.losses import class_weights, set_nll_loss
@@ -67,14 +67,8 @@ def train_grader(train: GradingSamples, val: GradingSamples, config: GraderConfi
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=settings.epochs)
     generator = torch.Generator().manual_seed(seed)
-    state = {"epoch": 0, "best_epoch": -1, "best_val_loss": float("inf"), "history": [], "best": None, "bad_epochs": 0}
-    resumed = load_checkpoint(checkpoint) if checkpoint is not None else None
-    if resumed is not None:
-        model.load_state_dict(resumed["model"])
-        optimiser.load_state_dict(resumed["optimiser"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        generator.set_state(resumed["generator"])
-        state = resumed["state"]
+    fresh = {"epoch": 0, "best_epoch": -1, "best_val_loss": float("inf"), "history": [], "best": None, "bad_epochs": 0}
+    state = resume_training(checkpoint, model, optimiser, scheduler, generator, fresh)
     ddp_model = distributed.wrap(model, device)
     weights_on_device = weights.to(device)
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
@@ -100,10 +94,7 @@ def train_grader(train: GradingSamples, val: GradingSamples, config: GraderConfi
                          best=copy.deepcopy(model.state_dict()))
         else:
             state["bad_epochs"] += 1
-        if checkpoint is not None and distributed.is_main_process():
-            save_checkpoint(checkpoint, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                                         "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                                         "state": state})
+        save_training(checkpoint, model, optimiser, scheduler, generator, state)
         control.report(stage, state["epoch"], settings.epochs, val_loss,
                        f"train {train_loss:.3f} val {val_loss:.3f} (best epoch {state['best_epoch']})")
     best = state["best"] if state["best"] is not None else model.state_dict()
