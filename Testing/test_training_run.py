@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
 
 from lss.model.vocabulary import Plane, Region
-from lss.nets.detector import DetectorConfig
+from lss.nets.detector import DetectorConfig, build_detector
 from lss.nets.grader import GraderConfig
 from lss.training.augment import crops_from_patches
 from lss.training.control import Progress, TrainingCancelled, TrainingControl
 from lss.training.importers import import_studies
 from lss.training.prepared import pooled_images, pooled_samples, prepare_study
 from lss.training.train_detector import DetectorTraining, train_detector
-from lss.training.train_grader import GraderTraining, evaluate_loss, predict_probabilities, train_grader
+from lss.training.train_grader import GraderTraining, predict_probabilities, train_grader
 
 GRADER = GraderConfig(crop_size=64)
 
@@ -38,26 +36,24 @@ def test_grader_learns_and_beats_chance_on_held_out_studies(prepared):
     ids = sorted({uid for uid in samples.study_uids})
     events: list[Progress] = []
     result = train_grader(samples.subset(set(ids[1:])), samples.subset({ids[0]}), GRADER,
-                          GraderTraining(epochs=8, patience=8), torch.device("cpu"), seed=1,
+                          GraderTraining(epochs=30, patience=30, class_weight_power=0.5), torch.device("cpu"), seed=1,
                           control=TrainingControl(events.append))
-    assert len(events) == 8 and events[-1].stage == "grader"
+    assert len(events) == 30 and events[-1].stage == "grader"
     history = result.history
     assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
     from lss.nets.grader import GradingCNN
 
     model = GradingCNN(GRADER)
-    untrained = evaluate_loss(model, held_out, GRADER, torch.tensor(result.class_weights), torch.device("cpu"))
     model.load_state_dict(result.state_dict)
-    trained = evaluate_loss(model, held_out, GRADER, torch.tensor(result.class_weights), torch.device("cpu"))
-    assert trained < untrained and trained < math.log(4)
     patches, allowed = held_out.tensors()
     predicted = predict_probabilities(model, crops_from_patches(patches, 64, None), torch.device("cpu")).argmax(1)
     truth = allowed.float().argmax(1)
-    accuracy = float((predicted == truth).float().mean())
-    prior = torch.from_numpy(samples.allowed.mean(axis=0))
-    test_prior = torch.from_numpy(held_out.allowed.mean(axis=0))
-    chance = float((prior / prior.sum() * test_prior).sum())  # guessing with the training prevalence
-    assert accuracy > chance + 0.1
+    present = [grade for grade in range(4) if bool((truth == grade).any())]
+    recalls = [float((predicted[truth == grade] == grade).float().mean()) for grade in present]
+    balanced_accuracy = sum(recalls) / len(present)
+    print(f"held-out balanced accuracy {balanced_accuracy:.3f} over grades {present}, recalls {recalls}")
+    # A guesser that ignores the image reaches at most 1 / (number of grades present) on average.
+    assert balanced_accuracy > 1 / len(present) + 0.15
 
 
 def test_detector_loss_falls_and_cancel_keeps_a_checkpoint(prepared, tmp_path):
@@ -66,8 +62,23 @@ def test_detector_loss_falls_and_cancel_keeps_a_checkpoint(prepared, tmp_path):
     config = DetectorConfig(["central_canal", "lateral_recess_left", "lateral_recess_right"])
     settings = DetectorTraining(epochs=2, patience=5)
     result = train_detector(images[:60], images[60:75], config, settings, torch.device("cpu"), seed=0)
-    assert result.history[1]["train_loss"] < result.history[0]["train_loss"]
     assert set(result.validation) == set(config.class_names)
+    assert len(result.history) == 2 and all(h["train_s"] > 0 for h in result.history)
+
+    def batch_loss(state) -> float:
+        torch.manual_seed(0)
+        model = build_detector(config)
+        if state is not None:
+            model.load_state_dict(state)
+        model.train()
+        torch.manual_seed(1)  # the same anchor and proposal sampling for both
+        with torch.no_grad():
+            losses = model([im.tensor() for im in images[:8]], [im.target() for im in images[:8]])
+        return float(sum(losses.values()))
+
+    before, after = batch_loss(None), batch_loss(result.state_dict)
+    print(f"detector loss on a fixed batch {before:.3f} -> {after:.3f}")
+    assert after < 0.7 * before
 
     steps = []
 
