@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
+from import_expectations import Expected, assert_boxes_match
 from lss.dicom.identify import assign_roles
 from lss.dicom.reader import read_study
 from lss.model.findings import Box
@@ -19,19 +19,6 @@ from lss.training.study_stacks import annotated_stacks, sop_locations
 
 RAS = np.diag([-1.0, -1.0, 1.0])
 
-
-@dataclass
-class Expected:
-    """A truth box and the markup name it is written under."""
-
-    name: str
-    stack_key: tuple[str, int]
-    slice_index: int
-    box: tuple[float, float, float, float]
-    region: Region | None
-    side: Side
-    level: Level
-    grades: frozenset
 
 
 def _roi(name: str, stack: AnnotatedStack, slice_index: int, box: tuple[float, float, float, float],
@@ -105,10 +92,8 @@ def test_rois_become_truth_boxes(imported):
     assert len(studies) == 1 and report.studies == 1
     boxes = studies[0].boxes
     assert report.boxes == len(boxes) == len(expected)
+    assert_boxes_match(expected, boxes)
     for want, got in zip(expected, boxes, strict=True):
-        assert (got.stack_key, got.slice_index) == (want.stack_key, want.slice_index), want.name
-        assert np.allclose(got.box, want.box, atol=1.0), (want.name, got.box, want.box)
-        assert (got.region, got.side, got.level, got.grades) == (want.region, want.side, want.level, want.grades)
         assert studies[0].stack(got.stack_key).plane.value == ("sagittal" if want.region in (
             None, Region.NEURAL_FORAMEN) else "axial")
 

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from import_expectations import Expected, assert_boxes_match
 from lss.dicom.identify import assign_roles
 from lss.dicom.reader import read_study
 from lss.model.vocabulary import Grade, Level, Region, Side
 from lss.training.annotations import ImportReport
 from lss.training.import_voc import import_voc, parse_class_name, voc_box_to_pixel_edges
 from lss.training.study_stacks import annotated_stacks, sop_locations
-
-
-@dataclass
-class Expected:
-    """A truth box and the class name it is written under."""
-
-    name: str
-    stack_key: tuple[str, int]
-    slice_index: int
-    box: tuple[float, float, float, float]
-    region: Region | None
-    side: Side
-    level: Level | None
-    grades: frozenset
 
 
 def _xml(filename: str, size: tuple[int, int], objects: list[tuple[str, tuple[float, ...]]]) -> str:
@@ -130,10 +115,7 @@ def test_boxes_match_the_truth(imported):
     boxes = sorted(studies[0].boxes, key=lambda b: (b.region is None, b.region or "", b.side))
     want = sorted(expected, key=lambda b: (b.region is None, b.region or "", b.side))
     assert report.boxes == len(boxes) == len(expected)
-    for item, got in zip(want, boxes, strict=True):
-        assert (got.stack_key, got.slice_index) == (item.stack_key, item.slice_index), item.name
-        assert np.allclose(got.box, item.box, atol=1.0), (item.name, got.box, item.box)
-        assert (got.region, got.side, got.level, got.grades) == (item.region, item.side, item.level, item.grades)
+    assert_boxes_match(want, boxes)
 
 
 def test_bad_records_are_refused_by_name(imported):
