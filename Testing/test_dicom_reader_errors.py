@@ -50,9 +50,16 @@ def test_folder_of_text_files(tmp_path):
         read_study(tmp_path)
 
 
+def _position_along_normal(path) -> float:
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    orientation = np.asarray(ds.ImageOrientationPatient, dtype=float)
+    return float(np.asarray(ds.ImagePositionPatient, dtype=float) @ np.cross(orientation[:3], orientation[3:]))
+
+
 def test_truncated_file_and_file_without_pixels_are_skipped_and_the_rest_loads(ge, tmp_path):
     files = copy_files(series_files(ge, "sag"), tmp_path)
-    truncated, no_pixels, header_cut = files[3], files[5], files[7]
+    in_space = sorted(files, key=_position_along_normal)
+    truncated, no_pixels, header_cut = in_space[3], in_space[6], in_space[9]  # never two neighbours: one stack
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     ds = pydicom.dcmread(no_pixels)
     del ds.PixelData

@@ -142,11 +142,11 @@ def recess_grade(m: dict[str, float]) -> Grade:
 
 
 def foramen_grade(m: dict[str, float]) -> Grade:
-    """Severe: root area < 60 % of nominal; moderate: fat < 0.75 mm in all four directions; mild: in two or
-    three; else normal."""
-    if m["root_area_ratio"] < 0.6:
-        return Grade.SEVERE
+    """Severe: root area < 60 % of nominal with fat < 0.75 mm in three or four directions; moderate: fat gone in
+    all four directions; mild: in two or three; else normal."""
     gone = sum(m[f"fat_{d}_mm"] < 0.75 for d in ("superior", "inferior", "anterior", "posterior"))
+    if m["root_area_ratio"] < 0.6 and gone >= 3:
+        return Grade.SEVERE
     return Grade.MODERATE if gone == 4 else Grade.MILD if gone >= 2 else Grade.NORMAL
 
 

@@ -12,7 +12,9 @@ All measurements read the fine label grid — the same voxels the images are sam
   touches bone, disc or ligament (at least 2 boundary voxels, median over the sections: contacted or
   displaced), mild when the recess depth is under 80 % of the subject's nominal depth, else normal.
 * Neural foramen (Lee S et al., AJR 2010), on parasagittal sections through the foramen: severe when the
-  exiting root's cross-section is under 60 % of nominal (collapsed), moderate when perineural fat is
+  exiting root's cross-section is under 60 % of nominal (collapsed) *and* its fat is obliterated in at least
+  three directions (Lee's grades are a hierarchy: a root "collapsed" while fat still surrounds it is one
+  leaving the section obliquely, not a compressed one), moderate when perineural fat is
   obliterated in all four directions, mild when in two or three (Lee's "two opposing directions",
   generalised: two adjacent directions obliterated by one posterolateral disc narrow the foramen at least
   as much), else normal. A direction's fat is obliterated when any of five rays across its 72° sector
@@ -222,10 +224,10 @@ def _fat_run(plane: np.ndarray, root: np.ndarray, start: tuple[float, float], an
 
 
 def _foramen_grade(measures: dict[str, float]) -> int:
-    if measures["root_area_ratio"] < COMPRESSED_AREA:
-        return Grade.SEVERE
     gone = sum(measures[f"fat_{name}_mm"] < OBLITERATED_MM for name in ("superior", "inferior", "anterior",
                                                                         "posterior"))
+    if measures["root_area_ratio"] < COMPRESSED_AREA and gone >= 3:
+        return Grade.SEVERE
     if gone == 4:
         return Grade.MODERATE
     if gone >= 2:
