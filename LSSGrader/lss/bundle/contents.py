@@ -8,8 +8,8 @@ from typing import Any
 import torch
 
 from lss.model.vocabulary import Plane, Region
-from lss.nets.detector import DetectorConfig, build_detector
-from lss.nets.grader import GraderConfig, GradingCNN
+from lss.nets.detector import DetectorConfig, detector_from_state
+from lss.nets.grader import GraderConfig, GradingCNN, grader_from_state
 
 StateDict = dict[str, torch.Tensor]
 
@@ -30,9 +30,7 @@ class ModelBundle:
     def detector(self, plane: Plane, device: torch.device | str = "cpu") -> torch.nn.Module:
         """The plane's detector, weights loaded, in eval mode."""
         config, state = self.detectors[plane]
-        model = build_detector(config)
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-        return model.to(device).eval()
+        return detector_from_state(config, state, device)
 
     def segmenter_model(self, device: torch.device | str = "cpu") -> torch.nn.Module | None:
         """The anatomy segmenter, weights loaded, in eval mode (None when the bundle has none)."""
@@ -48,9 +46,4 @@ class ModelBundle:
     def grader_members(self, region: Region, device: torch.device | str = "cpu") -> list[GradingCNN]:
         """Every ensemble member grading ``region``, weights loaded, in eval mode."""
         config, states = self.graders[region]
-        members = []
-        for state in states:
-            model = GradingCNN(config)
-            model.load_state_dict({k: v.float() for k, v in state.items()})
-            members.append(model.to(device).eval())
-        return members
+        return [grader_from_state(config, state, device) for state in states]

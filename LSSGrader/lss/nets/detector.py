@@ -136,6 +136,14 @@ def build_detector(config: DetectorConfig) -> FasterRCNN:
     )
 
 
+def detector_from_state(config: DetectorConfig, state: dict[str, torch.Tensor],
+                        device: torch.device | str = "cpu") -> FasterRCNN:
+    """A detector with these weights (any floating precision, computed in float32), in eval mode."""
+    model = build_detector(config)
+    model.load_state_dict({key: value.float() for key, value in state.items()})
+    return model.to(device).eval()
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

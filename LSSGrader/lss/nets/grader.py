@@ -65,6 +65,14 @@ class GradingCNN(nn.Module):
         return self.head(self.features(crops))
 
 
+def grader_from_state(config: GraderConfig, state: dict[str, torch.Tensor],
+                      device: torch.device | str = "cpu") -> GradingCNN:
+    """A grader with these weights (any floating precision, computed in float32), in eval mode."""
+    model = GradingCNN(config)
+    model.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in state.items()})
+    return model.to(device).eval()
+
+
 @torch.no_grad()
 def ensemble_probabilities(members: list[GradingCNN], crops: torch.Tensor,
                            batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,7 +21,8 @@ from lss import __version__
 from lss.bundle.contents import ModelBundle
 from lss.bundle.store import save_bundle
 from lss.model.vocabulary import Plane, Region
-from lss.nets.grader import GradingCNN
+from lss.nets.detector import detector_from_state
+from lss.nets.grader import grader_from_state
 from lss.nets.segmenter import SegmenterConfig
 from lss.training import distributed
 from lss.training.annotations import AnnotatedStudy, ImportReport
@@ -112,7 +113,7 @@ def _train_detectors(pool: list[PreparedStudy], heldout: list[PreparedStudy], pl
         detectors[plane] = (config, result.state_dict)
         timings[f"detector_{plane.value}_s"] = time.perf_counter() - clock
         if heldout:
-            model = _detector(config, result.state_dict, device)
+            model = detector_from_state(config, result.state_dict, device)
             metrics[plane.value] = detection_scores(model, pooled_images(heldout, plane), config.class_names, device)
     return detectors, metrics
 
@@ -139,7 +140,7 @@ def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan
         graders[region] = (plan.grader, states)
         timings[f"grader_{region.value}_s"] = time.perf_counter() - clock
         if heldout:
-            members = [_grader(plan, state, device) for state in states]
+            members = [grader_from_state(plan.grader, state, device) for state in states]
             metrics[region.value] = grading_heldout(members, _selected(pooled_samples(heldout, region, patch_size),
                                                                        plan), plan.grader.crop_size)
     return graders, metrics
@@ -156,18 +157,6 @@ def _checkpoint(folder: Path | None, name: str) -> Path | None:
     return folder / f"{name}.pt" if folder is not None else None
 
 
-def _detector(config, state, device: torch.device) -> torch.nn.Module:
-    from lss.nets.detector import build_detector
-
-    model = build_detector(config)
-    model.load_state_dict(state)
-    return model.to(device).eval()
-
-
-def _grader(plan: TrainingPlan, state, device: torch.device) -> GradingCNN:
-    model = GradingCNN(plan.grader)
-    model.load_state_dict(state)
-    return model.to(device).eval()
 
 
 def _train_segmenter(data: TrainingData, plan: TrainingPlan, device: torch.device, seed: int,
