@@ -1,5 +1,5 @@
 # LSS developer tasks. Every target that runs code creates .venv first if it is missing.
-#   make test    run the pytest suite        make demo    synthetic study + graded preview
+#   make test    run the pytest suite        make demo    grade the synthetic demo study
 #   make lint    ruff over the sources       make bench   benchmarks (if present)
 #   make venv    (re)install the environment make clean   remove generated files
 
@@ -30,10 +30,15 @@ lint: venv
 	$(VENV)/bin/ruff check LSSGrader LSSTraining Testing Resources tools
 
 demo: venv
-	$(VENV)/bin/lss phantom --out $(DEMO_DIR)/study --studies 1 --seed 7 --preview
-	@echo "Synthetic study written to: $(DEMO_DIR)/study"
-	@echo "Preview image(s):"
-	@find $(DEMO_DIR)/study -name '*.png' -print | sort
+	@if [ ! -d $(DEMO_DIR)/study/PHANTOM_0000 ]; then \
+		$(VENV)/bin/lss phantom --out $(DEMO_DIR)/study --studies 1 --seed 7 --preview --workers 1; fi
+	$(VENV)/bin/lss grade $(DEMO_DIR)/study/PHANTOM_0000 --out $(DEMO_DIR)/read
+	@echo
+	@cat $(DEMO_DIR)/read/report.md
+	@echo
+	@echo "Overlays (boxes coloured by grade, heatmaps): $(DEMO_DIR)/read/overlays/"
+	@echo "Heatmap volumes (NRRD, source geometry):    $(DEMO_DIR)/read/heatmaps/"
+	@echo "Findings: $(DEMO_DIR)/read/findings.json, findings.csv, rsna.csv; ground truth: $(DEMO_DIR)/study/PHANTOM_0000/ground_truth.json"
 
 # Re-train the bundled demo model (Resources/Models/demo) from phantom studies; see README "Training".
 DEMO_MODEL_DATA := demo_model_data

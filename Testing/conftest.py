@@ -208,3 +208,25 @@ def training_studies_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("training_studies")
     generate_batch(root, TRAINING_STUDIES, TRAINING_SEED, PhantomOptions(enriched=True), workers=PHANTOM_WORKERS)
     return root
+
+
+@dataclass
+class DemoRead:
+    """The demo-style phantom study (seed 11) and what `lss grade` wrote for it with the bundled model."""
+
+    study: Path
+    out: Path
+    exit_code: int
+
+
+@pytest.fixture(scope="session")
+def demo_read(tmp_path_factory) -> DemoRead:
+    """One `lss grade` run (bundled demo model, default options, --study-id 42), shared by the tests."""
+    from lss.cli.main import main
+    from lss.phantom.generate import PhantomOptions, generate_study
+
+    root = tmp_path_factory.mktemp("demo_read")
+    generate_study(root, 11, 0, PhantomOptions())
+    out = root / "read"
+    code = main(["grade", str(root / "PHANTOM_0000"), "--out", str(out), "--quiet", "--study-id", "42"])
+    return DemoRead(root / "PHANTOM_0000", out, code)

@@ -142,10 +142,10 @@ def recess_grade(m: dict[str, float]) -> Grade:
 
 
 def foramen_grade(m: dict[str, float]) -> Grade:
-    """Severe: root area < 60 % of nominal with fat < 0.75 mm in three or four directions; moderate: fat gone in
-    all four directions; mild: in two or three; else normal."""
+    """Severe: root area < 60 % of nominal with fat < 0.75 mm in all four directions; moderate: fat gone in all
+    four directions; mild: in two or three; else normal."""
     gone = sum(m[f"fat_{d}_mm"] < 0.75 for d in ("superior", "inferior", "anterior", "posterior"))
-    if m["root_area_ratio"] < 0.6 and gone >= 3:
+    if m["root_area_ratio"] < 0.6 and gone == 4:
         return Grade.SEVERE
     return Grade.MODERATE if gone == 4 else Grade.MILD if gone >= 2 else Grade.NORMAL
 

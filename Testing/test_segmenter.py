@@ -29,7 +29,6 @@ from lss.training.segmentation import (
     segmentation_samples,
     slice_frame,
     train_segmenter,
-    view_to_image,
 )
 
 torch.set_num_threads(1)
@@ -122,7 +121,7 @@ def test_view_round_trip_for_rotated_stacks():
         geometry = StackGeometry(np.zeros((1, 3)), np.asarray(row_dir, float), np.asarray(column_dir, float),
                                  (0.5, 0.5), 12, 20)
         frame = slice_frame(geometry)
-        assert np.array_equal(view_to_image(frame.view.image_to_view(image), frame.view), image)
+        assert np.array_equal(frame.view.view_to_image(frame.view.image_to_view(image)), image)
         assert frame.side == 20
 
 

@@ -7,10 +7,17 @@ import os
 import sys
 
 import lss
-from lss.cli import agreement_command, evaluate_command, inspect_command, phantom_command, train_command
+from lss.cli import (
+    agreement_command,
+    evaluate_command,
+    grade_command,
+    inspect_command,
+    phantom_command,
+    train_command,
+)
 from lss.cli.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_USAGE, InputDataError, UsageError
 
-VERBS = (phantom_command, inspect_command, agreement_command, evaluate_command, train_command)
+VERBS = (phantom_command, inspect_command, grade_command, agreement_command, evaluate_command, train_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ..model.findings import Box, FindingKey, StudyFindings
 from ..model.vocabulary import Level, Region
 
@@ -35,6 +37,24 @@ class MatchResult(NamedTuple):
     unmatched_predictions: list[int]
 
 
+def greedy_pairs(iou: np.ndarray, scores: Sequence[float], threshold: float) -> list[tuple[int, int, float]]:
+    """(reference index, prediction index, IoU) pairs from an IoU matrix (references × predictions): predictions
+    in descending score order each take the free reference they overlap most (the first on ties), if IoU ≥
+    ``threshold`` — the PASCAL VOC / pycocotools rule."""
+    taken: set[int] = set()
+    pairs = []
+    for prediction in sorted(range(len(scores)), key=lambda index: -float(scores[index])):
+        best, best_iou = -1, threshold
+        for reference in range(iou.shape[0]):
+            value = float(iou[reference, prediction])
+            if reference not in taken and value >= best_iou and (best < 0 or value > best_iou):
+                best, best_iou = reference, value
+        if best >= 0:
+            taken.add(best)
+            pairs.append((best, prediction, best_iou))
+    return pairs
+
+
 def match_boxes(reference: Sequence[Box], predictions: Sequence[tuple[Box, float]], threshold: float) -> MatchResult:
     """Match predicted (box, score) pairs to reference boxes one-to-one, greedily by descending score.
 
@@ -43,26 +63,13 @@ def match_boxes(reference: Sequence[Box], predictions: Sequence[tuple[Box, float
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"IoU threshold must lie in (0, 1], got {threshold!r}")
-    order = sorted(range(len(predictions)), key=lambda index: -float(predictions[index][1]))
-    taken: set[int] = set()
-    matches: list[BoxMatch] = []
-    unmatched_predictions: list[int] = []
-    for prediction_index in order:
-        box, score = predictions[prediction_index]
-        best_index, best_iou = -1, threshold
-        for reference_index, reference_box in enumerate(reference):
-            if reference_index in taken:
-                continue
-            iou = reference_box.iou(box)
-            if iou >= best_iou and (best_index < 0 or iou > best_iou):
-                best_index, best_iou = reference_index, iou
-        if best_index < 0:
-            unmatched_predictions.append(prediction_index)
-        else:
-            taken.add(best_index)
-            matches.append(BoxMatch(best_index, prediction_index, best_iou, float(score)))
-    unmatched_references = [index for index in range(len(reference)) if index not in taken]
-    return MatchResult(matches, unmatched_references, sorted(unmatched_predictions))
+    iou = np.array([[ref.iou(box) for box, _ in predictions] for ref in reference]).reshape(len(reference),
+                                                                                           len(predictions))
+    pairs = greedy_pairs(iou, [score for _, score in predictions], threshold)
+    matches = [BoxMatch(r, p, value, float(predictions[p][1])) for r, p, value in pairs]
+    matched_references, matched_predictions = {r for r, _, _ in pairs}, {p for _, p, _ in pairs}
+    return MatchResult(matches, [i for i in range(len(reference)) if i not in matched_references],
+                       [i for i in range(len(predictions)) if i not in matched_predictions])
 
 
 def boxes_by_key(study: StudyFindings) -> dict[FindingKey, list[tuple[Box, float]]]:

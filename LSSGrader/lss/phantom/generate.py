@@ -31,9 +31,9 @@ from lss.phantom.grading import grade_all
 from lss.phantom.ground_truth import build_ground_truth, label_legend, write_json, write_label_map
 from lss.phantom.profiles import Profile, choose_profile
 from lss.phantom.render import Contrast, SampledStack, render_series, sample_stack
-from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_PREVALENCE, Subject, sample_subject
+from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_INTENTS, Subject, sample_subject
 
-PHANTOM_VERSION = "2"  # bump whenever the same seed would produce different studies
+PHANTOM_VERSION = "3"  # bump whenever the same seed would produce different studies
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def study_folder_name(index: int) -> str:
 def study_subject(seed: int, index: int, enriched: bool = False) -> tuple[np.random.Generator, Subject]:
     """The random stream and subject of study ``index`` of batch ``seed`` (the first step of generate_study)."""
     rng = np.random.default_rng([seed, index])
-    subject = sample_subject(rng, int(rng.integers(2 ** 31)), ENRICHED_PREVALENCE if enriched else TARGET_PREVALENCE)
+    subject = sample_subject(rng, int(rng.integers(2 ** 31)), ENRICHED_PREVALENCE if enriched else TARGET_INTENTS)
     return rng, subject
 
 

@@ -12,13 +12,14 @@ All measurements read the fine label grid — the same voxels the images are sam
   touches bone, disc or ligament (at least 2 boundary voxels, median over the sections: contacted or
   displaced), mild when the recess depth is under 80 % of the subject's nominal depth, else normal.
 * Neural foramen (Lee S et al., AJR 2010), on parasagittal sections through the foramen: severe when the
-  exiting root's cross-section is under 60 % of nominal (collapsed) *and* its fat is obliterated in at least
-  three directions (Lee's grades are a hierarchy: a root "collapsed" while fat still surrounds it is one
-  leaving the section obliquely, not a compressed one), moderate when perineural fat is
-  obliterated in all four directions, mild when in two or three (Lee's "two opposing directions",
-  generalised: two adjacent directions obliterated by one posterolateral disc narrow the foramen at least
-  as much), else normal. A direction's fat is obliterated when any of five rays across its 72° sector
-  meets less than 0.75 mm of fat between the root and bone, disc or ligament.
+  exiting root's cross-section is under 60 % of nominal (collapsed) *and* its fat is obliterated in all
+  four directions (Lee's grades are a hierarchy: grade 3 is grade 2's four-direction obliteration plus a
+  collapsed root; a root "collapsed" while fat still surrounds it is one leaving the section obliquely, and
+  on T1 a root squeezed by disc but still outlined by fat on one side cannot be told from an intact one),
+  moderate when perineural fat is obliterated in all four directions, mild when in two or three (Lee's
+  "two opposing directions", generalised: two adjacent directions obliterated by one posterolateral disc
+  narrow the foramen at least as much), else normal. A direction's fat is obliterated when any of five
+  rays across its 72° sector meets less than 0.75 mm of fat between the root and bone, disc or ligament.
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ def _fat_run(plane: np.ndarray, root: np.ndarray, start: tuple[float, float], an
 def _foramen_grade(measures: dict[str, float]) -> int:
     gone = sum(measures[f"fat_{name}_mm"] < OBLITERATED_MM for name in ("superior", "inferior", "anterior",
                                                                         "posterior"))
-    if measures["root_area_ratio"] < COMPRESSED_AREA and gone >= 3:
+    if measures["root_area_ratio"] < COMPRESSED_AREA and gone == 4:
         return Grade.SEVERE
     if gone == 4:
         return Grade.MODERATE

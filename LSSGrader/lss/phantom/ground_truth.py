@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
-from lss.atomic import atomic_path, write_text_atomically
+from lss.atomic import write_text_atomically
 from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
 from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Grade, Level, Plane
+from lss.model.volume_io import write_volume
 from lss.phantom.acquisition import PlannedSeries
 from lss.phantom.anatomy import Anatomy, disc_zone_id, zone_id
 from lss.phantom.render import SampledStack
@@ -94,16 +94,7 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
 
 def write_label_map(labels: np.ndarray, geometry: StackGeometry, path: Path) -> None:
     """Write one stack's tissue labels as NRRD with the stack's exact geometry (atomically)."""
-    image = sitk.GetImageFromArray(labels.astype(np.uint8))
-    row_spacing, col_spacing = geometry.pixel_spacing
-    spacing = geometry.slice_spacing if geometry.n_slices > 1 else 1.0
-    normal = geometry.normal * (1.0 if spacing >= 0 else -1.0)
-    image.SetSpacing((col_spacing, row_spacing, abs(spacing)))
-    image.SetOrigin(tuple(float(x) for x in geometry.slice_origins[0]))
-    direction = np.column_stack([geometry.row_direction, geometry.column_direction, normal])
-    image.SetDirection(tuple(float(x) for x in direction.ravel()))
-    with atomic_path(path) as temporary:
-        sitk.WriteImage(image, str(temporary), useCompression=True)
+    write_volume(labels.astype(np.uint8), geometry, path)
 
 
 def label_legend() -> dict[str, str]:

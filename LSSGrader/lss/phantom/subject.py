@@ -22,6 +22,10 @@ TARGET_PREVALENCE = {
     "lateral_recess": (0.61, 0.23, 0.08, 0.08),
     "neural_foramen": (0.72, 0.15, 0.07, 0.06),
 }
+# The intended-grade probabilities that give TARGET_PREVALENCE once grades are measured. A foramen drawn
+# towards moderate mostly measures mild (a root hemmed in on all four sides is usually squeezed too), and one
+# drawn towards severe measures severe six times in seven, so the foramen's intents lean to normal and severe.
+TARGET_INTENTS = {**TARGET_PREVALENCE, "neural_foramen": (0.795, 0.037, 0.02, 0.148)}
 ENRICHED_PREVALENCE = {name: (0.35, 0.25, 0.2, 0.2) for name in TARGET_PREVALENCE}
 # Relative likelihood of stenosis per level, L1/L2 … L5/S1 (degeneration concentrates at L4/L5, L3/L4).
 LEVEL_WEIGHT = np.array([0.45, 0.75, 1.2, 1.6, 1.0])
@@ -181,8 +185,9 @@ class Subject:
 def sample_subject(
     rng: np.random.Generator, seed: int, prevalence: dict[str, tuple[float, ...]] | None = None
 ) -> Subject:
-    """Draw one subject: anatomy variation, then pathology toward intended grades from ``prevalence``."""
-    prevalence = prevalence or TARGET_PREVALENCE
+    """Draw one subject: anatomy variation, then pathology toward intended grades drawn from ``prevalence``
+    (intended-grade probabilities per region; default ``TARGET_INTENTS``)."""
+    prevalence = prevalence or TARGET_INTENTS
     size = float(rng.normal(1.0, 0.06))
     narrow = float(rng.uniform(0.78, 0.9)) if rng.random() < 0.06 else 1.0
     sac_fill = float(rng.uniform(0.92, 1.02))
@@ -293,11 +298,13 @@ def _sample_level_pathology(rng: np.random.Generator, level: Level, prevalence: 
             height.append(rng.uniform(0.45, 0.5))
             path.foraminal_herniation[side] = float(rng.uniform(4.5, 5.5))
         elif grade == 2:
-            height.append(rng.uniform(0.5, 0.55))
-            path.foraminal_herniation[side] = float(rng.uniform(7.3, 8.0))
-            path.facet_hypertrophy[side] = max(path.facet_hypertrophy[side], float(rng.uniform(4.0, 5.0)))
+            height.append(rng.uniform(0.7, 0.78))
+            path.foraminal_herniation[side] = float(rng.uniform(6.0, 7.0))
+            path.facet_hypertrophy[side] = max(path.facet_hypertrophy[side], float(rng.uniform(4.5, 5.5)))
         else:
-            path.foraminal_herniation[side] = float(rng.uniform(9.5, 11.0))
+            height.append(rng.uniform(0.7, 0.78))
+            path.foraminal_herniation[side] = float(rng.uniform(10.5, 12.0))
+            path.facet_hypertrophy[side] = max(path.facet_hypertrophy[side], float(rng.uniform(4.0, 5.0)))
     path.height_loss = float(max(height))
     if level in (Level.L4_L5, Level.L3_L4) and rng.random() < 0.04:
         path.listhesis = float(rng.uniform(3.0, 5.5))

@@ -51,6 +51,17 @@ class CanonicalView:
             view = view[..., ::-1, :]
         return np.ascontiguousarray(view)
 
+    def view_to_image(self, view: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`image_to_view`: a canonical-view array (…, rows, columns) in the stored grid."""
+        image = view
+        if self.flip_rows:
+            image = image[..., ::-1, :]
+        if self.flip_columns:
+            image = image[..., :, ::-1]
+        if self.transpose:
+            image = np.swapaxes(image, -1, -2)
+        return np.ascontiguousarray(image)
+
     def box_to_view(self, box: Box) -> Box:
         """A pixel-edge box (col_min, row_min, col_max, row_max) of the stored slice, in the view."""
         c0, r0, c1, r1 = box

@@ -42,17 +42,30 @@ class DetectionImage:
         return {"boxes": torch.from_numpy(self.boxes).reshape(-1, 4), "labels": torch.from_numpy(self.labels)}
 
 
+def scaled_view(stack: AnnotatedStack) -> np.ndarray:
+    """All slices of a stack in the canonical view, each scaled to [0, 1.5] (slices, H, W) float32."""
+    view = canonical_view(stack.geometry, stack.plane)
+    return np.stack([scale_slice(image) for image in view.image_to_view(stack.load_pixels())])
+
+
+def resize_for_detector(scaled: np.ndarray, size: int) -> tuple[torch.Tensor, float]:
+    """Scaled view slices (n, H, W) padded to a square (zeros below and to the right, so pixel coordinates do not
+    change) and resized to ``size`` px: ((n, 1, size, size), factor). A field of view cut short in one direction
+    is then shown at the same scale as a square one, instead of being enlarged to fill the detector's input."""
+    tensor = torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))[:, None]
+    side = max(tensor.shape[-2:])
+    tensor = F.pad(tensor, (0, side - tensor.shape[-1], 0, side - tensor.shape[-2]))
+    factor = size / side
+    resized = F.interpolate(tensor, scale_factor=factor, mode="bilinear", antialias=True, align_corners=False)
+    return resized, factor
+
+
 def view_slices(stack: AnnotatedStack, size: int) -> tuple[torch.Tensor, float]:
     """All slices of a stack in the canonical view, scaled, resized so the shorter side is ``size`` px.
 
     Returns (slices (n, 1, H, W) float32, resize factor view → resized).
     """
-    view = canonical_view(stack.geometry, stack.plane)
-    pixels = view.image_to_view(stack.load_pixels())
-    scaled = torch.from_numpy(np.stack([scale_slice(image) for image in pixels]))[:, None]
-    factor = size / min(scaled.shape[-2:])
-    resized = F.interpolate(scaled, scale_factor=factor, mode="bilinear", antialias=True, align_corners=False)
-    return resized, factor
+    return resize_for_detector(scaled_view(stack), size)
 
 
 def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[DetectionImage]:

@@ -14,6 +14,7 @@ import torch
 from torchvision.models.detection import FasterRCNN
 from torchvision.ops import box_iou
 
+from lss.evaluation.detection import greedy_pairs
 from lss.training.annotations import DISC
 from lss.training.detection_data import DetectionImage
 
@@ -32,23 +33,6 @@ def keep_best(boxes: torch.Tensor, labels: torch.Tensor, scores: torch.Tensor, c
         keep.append(index)
     kept = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
     return boxes[kept], labels[kept], scores[kept]
-
-
-def greedy_matches(reference: torch.Tensor, predicted: torch.Tensor, scores: torch.Tensor,
-                   threshold: float) -> list[tuple[int, int, float]]:
-    """(reference index, prediction index, IoU) pairs matched greedily by descending score at IoU ≥ threshold."""
-    if reference.numel() == 0 or predicted.numel() == 0:
-        return []
-    iou = box_iou(reference, predicted)
-    taken: set[int] = set()
-    pairs = []
-    for p in torch.argsort(scores, descending=True).tolist():
-        candidates = [(float(iou[r, p]), r) for r in range(reference.shape[0]) if r not in taken]
-        best = max(candidates, default=(0.0, -1))
-        if best[1] >= 0 and best[0] >= threshold:
-            taken.add(best[1])
-            pairs.append((best[1], p, best[0]))
-    return pairs
 
 
 @torch.no_grad()
@@ -72,7 +56,8 @@ def detection_scores(model: FasterRCNN, images: Sequence[DetectionImage], class_
                 tallies[name]["reference"] += int(reference.shape[0])
                 tallies[name]["predicted"] += int(mine.sum())
                 for t in thresholds:
-                    tallies[name][f"matched@{t}"] += len(greedy_matches(reference, boxes[mine], scores[mine], t))
+                    overlaps = box_iou(reference, boxes[mine]).numpy()
+                    tallies[name][f"matched@{t}"] += len(greedy_pairs(overlaps, scores[mine].tolist(), t))
     results = {}
     for name, tally in tallies.items():
         row: dict[str, float | int] = {"reference": tally["reference"], "predicted": tally["predicted"]}

@@ -19,6 +19,7 @@ from lss.preprocess.canonical import canonical_view
 from lss.preprocess.crops import cut_crops, needs_mirroring
 from lss.preprocess.intensity import scale_slice
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation
+from lss.training.augment import crops_from_patches
 from lss.training.detection_data import DETECTOR_ROLES, QUANTISATION
 
 CONTEXT = 2.0  # patch field / crop field
@@ -65,6 +66,14 @@ class GradingSamples:
                               np.concatenate([p.allowed for p in parts]),
                               [uid for p in parts for uid in p.study_uids], [key for p in parts for key in p.keys],
                               np.concatenate([p.offsets for p in parts]))
+
+
+def grading_crops(image: torch.Tensor, boxes: list[tuple[float, float, float, float]], config: GraderConfig,
+                  mirror: list[bool] | None = None) -> torch.Tensor:
+    """The grader's input crops (N, 1, S, S) of view-pixel boxes on one scaled view image (1, H, W): the
+    context patch of training, then its central half — exactly what training sees without augmentation."""
+    patches = cut_crops(image, boxes, 2 * config.crop_size, CONTEXT * config.box_enlargement, mirror)
+    return crops_from_patches(patches, config.crop_size, None)
 
 
 def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig) -> GradingSamples:

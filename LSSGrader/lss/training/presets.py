@@ -2,21 +2,23 @@
 
 | preset | detector backbone, image size | grader crop | members | epochs (detector / grader) |
 |---|---|---|---|---|
-| demo  | RegNetX-400MF-FPN (≈ 1.2 M), 320 px | 64 px  | 9 (3 splits × 3 runs) | 5 × 600 images / 16 × 500 crops |
+| demo  | RegNetX-400MF-FPN (≈ 1.2 M), 320 px | 64 px  | 9 (3 splits × 3 runs) | 5 × 600 images / 10-18 × 500 crops |
 | fast  | RegNetX-400MF-FPN, 320 px           | 64 px  | 3 (3 splits × 1 run)  | 3 × 300 images / 8 × 300 crops |
 | paper | ResNet101-FPN (≈ 60 M), 600–1024 px | 150 px | 9 (3 splits × 3 runs) | 20 / 60 (all data each epoch) |
 
 ``demo`` and ``fast`` draw a random subset of images / crops each epoch to fit a CPU budget, weight the
 classes by the square root of their inverse frequency (``paper``: the full inverse frequency, as the
 reference), and train and test the graders on the slices within one slice of the middle of each level's
-run (the disc lies there).
+run (the disc lies there). ``demo`` also validates its detectors on a fixed subset of 200 images and gives
+each region type its own grader epochs (canal 10, which it learns fastest; recess 18; foramen 14): this
+keeps a run on 120 phantom studies under 30 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from lss.model.vocabulary import Plane
+from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig
 from lss.nets.grader import GraderConfig
 from lss.training.detection_data import DETECTOR_CLASSES
@@ -36,6 +38,7 @@ class TrainingPlan:
     detector_training: DetectorTraining = field(default_factory=DetectorTraining)
     grader: GraderConfig = field(default_factory=lambda: GraderConfig(crop_size=64))
     grader_training: GraderTraining = field(default_factory=GraderTraining)
+    grader_epochs_by_region: dict[str, int] = field(default_factory=dict)  # region → epochs, overriding the above
     members: int = 9
     n_splits: int = 3
     validation_fraction: float = 0.2
@@ -51,6 +54,11 @@ class TrainingPlan:
         return DetectorConfig(class_names=names, backbone=self.detector_backbone, min_size=size,
                               max_size=int(size * 1.2))
 
+    def grader_training_for(self, region: Region) -> GraderTraining:
+        """The grader settings of one region type (its own epoch count when the plan gives one)."""
+        epochs = self.grader_epochs_by_region.get(region.value)
+        return self.grader_training if epochs is None else replace(self.grader_training, epochs=epochs)
+
     def member_split(self, member: int) -> tuple[int, int]:
         """(split, run) of an ensemble member: members cycle through the splits, then start new runs."""
         return member % self.n_splits, member // self.n_splits
@@ -64,8 +72,10 @@ def preset(name: str, members: int | None = None, detector_epochs: int | None = 
            grader_epochs: int | None = None) -> TrainingPlan:
     """A named preset, optionally with another member count or epoch counts."""
     if name == "demo":
-        plan = TrainingPlan("demo", detector_training=DetectorTraining(epochs=5, images_per_epoch=600),
-                            grader_training=GraderTraining(epochs=16, patience=6, samples_per_epoch=500,
+        plan = TrainingPlan("demo", detector_training=DetectorTraining(epochs=5, images_per_epoch=600,
+                                                                       validation_images=200),
+                            grader_epochs_by_region={"central_canal": 10, "lateral_recess": 18},
+                            grader_training=GraderTraining(epochs=14, patience=6, samples_per_epoch=500,
                                                            class_weight_power=0.5, max_slice_offset=1.0),
                             segmenter_epochs=4)
     elif name == "fast":
@@ -89,4 +99,5 @@ def preset(name: str, members: int | None = None, detector_epochs: int | None = 
         plan.detector_training = replace(plan.detector_training, epochs=detector_epochs)
     if grader_epochs is not None:
         plan.grader_training = replace(plan.grader_training, epochs=grader_epochs)
+        plan.grader_epochs_by_region = {}
     return plan

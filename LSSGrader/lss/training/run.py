@@ -134,7 +134,7 @@ def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan
             train_ids, val_ids = splits[split]
             stage = f"grader {region.value} {member + 1}/{plan.members} (split {split + 1}, run {run + 1})"
             result = train_grader(samples.subset(set(train_ids)), samples.subset(set(val_ids)), plan.grader,
-                                  plan.grader_training, device, seed + 7919 * member, control, stage,
+                                  plan.grader_training_for(region), device, seed + 7919 * member, control, stage,
                                   _checkpoint(checkpoints, f"grader_{region.value}_m{member}"))
             states.append(result.state_dict)
         graders[region] = (plan.grader, states)

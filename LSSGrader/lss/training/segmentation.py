@@ -144,19 +144,7 @@ def logits_to_stored(logits: torch.Tensor, frame: SliceFrame) -> np.ndarray:
     labels = square.argmax(0).cpu().numpy().astype(np.uint8)
     rows, columns = frame.view.view_shape
     view = labels[frame.pad_rows[0]:frame.pad_rows[0] + rows, frame.pad_columns[0]:frame.pad_columns[0] + columns]
-    return view_to_image(view, frame.view)
-
-
-def view_to_image(view: np.ndarray, canonical: CanonicalView) -> np.ndarray:
-    """The inverse of ``CanonicalView.image_to_view``: undo the flips, then the transpose."""
-    image = view
-    if canonical.flip_rows:
-        image = image[..., ::-1, :]
-    if canonical.flip_columns:
-        image = image[..., :, ::-1]
-    if canonical.transpose:
-        image = np.swapaxes(image, -1, -2)
-    return np.ascontiguousarray(image)
+    return frame.view.view_to_image(view)
 
 
 # --- samples ----------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class DetectorTraining:
     patience: int = 4
     scale_jitter: int = 32  # training image sizes: min_size ± this (pixels)
     images_per_epoch: int | None = None  # a random subset of this many images per epoch (None: all)
+    validation_images: int | None = None  # a fixed random subset of the validation images (None: all)
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(rotation_deg=0, scale=0, shift=0))
 
     def to_dict(self) -> dict:
@@ -74,6 +75,9 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=settings.learning_rate, total_steps=steps,
                                                     pct_start=0.15)
     generator = torch.Generator().manual_seed(seed)
+    if settings.validation_images is not None and len(val) > settings.validation_images:
+        chosen = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed + 1))
+        val = [val[i] for i in sorted(chosen[:settings.validation_images].tolist())]
     fresh = {"epoch": 0, "best_epoch": -1, "best_score": -1.0, "validation": {}, "history": [], "best": None,
              "bad_epochs": 0}
     state = resume_training(checkpoint, model, optimiser, scheduler, generator, fresh)

@@ -1,0 +1,91 @@
+"""`lss grade`: Detect & Grade one DICOM study with a model bundle and write findings, report, overlays, heatmaps."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from lss.bundle.demo import DEMO_BUNDLE
+from lss.cli.errors import InputDataError, UsageError
+from lss.cli.inspect_command import parse_role_overrides
+
+EXAMPLE = """examples:
+  lss phantom --out demo --studies 1 --seed 7
+  lss grade demo/PHANTOM_0000 --out demo_read
+  lss grade /data/mri/patient42 --out read42 --model my_bundle --heatmaps all --device cuda"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `grade` verb."""
+    parser = subparsers.add_parser(
+        "grade", help="detect and grade stenosis in one study; write findings, report, overlays, heatmaps",
+        description="Detect the discs, central canal, lateral recesses and neural foramina of a lumbar MRI study, "
+                    "grade each with the model bundle's ensemble, explain abnormal grades with Integrated Gradients "
+                    "and write findings.json/.csv, rsna.csv, report.md, overlays/, heatmaps/, anatomy/ and run.json.",
+        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("study", type=Path, metavar="STUDY", help="folder (any depth) or DICOM files of one study")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (created; files in it replaced)")
+    parser.add_argument("--model", type=Path, default=DEMO_BUNDLE,
+                        help="model bundle folder (default: the bundled demo model, synthetic data only)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="compute device")
+    parser.add_argument("--heatmaps", default="abnormal", choices=("abnormal", "all", "none"),
+                        help="Integrated Gradients for moderate/severe findings (default), all, or none")
+    parser.add_argument("--ig-steps", type=int, default=32, help="Integrated Gradients steps (default 32)")
+    parser.add_argument("--min-score", type=float, default=0.3, help="detection score threshold (default 0.3)")
+    parser.add_argument("--study-id", help="study id for rsna.csv rows (default: the StudyInstanceUID)")
+    parser.add_argument("--role", action="append", default=[], metavar="SERIES_UID=ROLE",
+                        help="override the role of a series (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, grade, write; print the impression and where the outputs are."""
+    overrides = parse_role_overrides(args.role)
+    if not args.study.exists():
+        raise UsageError(f"STUDY {args.study}: no such file or folder")
+    from lss.bundle.store import BundleError, load_bundle
+    from lss.dicom.identify import assign_roles
+    from lss.dicom.model import DicomReadError
+    from lss.dicom.reader import read_study
+    from lss.pipeline.result import GradingInputError, GradingOptions
+    from lss.pipeline.run import grade_study
+    from lss.report.markdown import impression
+    from lss.report.outputs import write_outputs
+    from lss.training.progress_bars import ProgressBars
+
+    try:
+        options = GradingOptions(device=args.device, heatmaps=args.heatmaps, ig_steps=args.ig_steps,
+                                 min_score=args.min_score)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        bundle = load_bundle(args.model)
+    except BundleError as error:
+        raise InputDataError(f"model bundle unusable: {error}") from None
+    try:
+        study = read_study(args.study)
+        assign_roles(study, overrides)
+    except DicomReadError as error:
+        raise InputDataError(str(error)) from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    try:
+        with ProgressBars(enabled=not args.quiet) as bars:
+            result = grade_study(study, bundle, options, bars.control())
+    except GradingInputError as error:
+        raise InputDataError(f"{args.study}: {error}") from None
+    except ValueError as error:  # e.g. --device cuda without a GPU
+        raise UsageError(str(error)) from None
+    paths = write_outputs(result, args.out, args.model, bundle.description, options, args.study_id)
+    for line in impression(result.summary):
+        print(line)
+    for note in result.warnings + result.skipped:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"report: {paths['report']}")
+    print(f"overlays: {paths['overlays']}")
+    print(f"findings: {paths['findings']}")
+    return 0

@@ -1,0 +1,1 @@
+"""Explanations of the graders' decisions: Integrated Gradients attributions and heatmap volumes."""

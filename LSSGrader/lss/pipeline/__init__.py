@@ -1,0 +1,1 @@
+"""Detect & Grade a study: detection, level labelling, grading, anatomy measures and explanations."""

@@ -1,0 +1,232 @@
+"""Detect & Grade one study with a model bundle: the radiologist's click, stage by stage.
+
+1. **Read** the sagittal T1 and axial T2 stacks once, into the canonical view.
+2. **Sagittal detection**: discs → labelled L5/S1 upwards (``spine_levels``); foramina → level and patient side.
+3. **Axial detection** on the slices placed at a level: central canal, patient-left and -right lateral recess.
+4. **Grading**: every ensemble member on each crop; per-level summary (``grading``).
+5. **Anatomy**: segmenter masks of the axial slices; dural sac area and AP diameter per level.
+6. **Explain**: Integrated Gradients for the central slices of the findings asked for, as heatmap volumes.
+
+Whatever cannot be done (no axial series, a level not detected, …) is listed in ``skipped``; doubtful level
+labels in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+from lss.bundle.contents import ModelBundle
+from lss.dicom.model import Study
+from lss.explain.heatmaps import paste_attribution
+from lss.explain.integrated_gradients import integrated_gradients
+from lss.model.findings import FindingKey, SeriesRecord
+from lss.model.vocabulary import Level, Plane, Region
+from lss.nets.segmenter import SegmenterConfig
+from lss.pipeline.anatomy import level_measures, measured_slices, segment_stacks
+from lss.pipeline.detection import Detection, detect_stack
+from lss.pipeline.grading import (
+    DETECTOR_CLASS_KEYS,
+    SliceGrade,
+    best_per_slice,
+    central_slices,
+    grade_slices,
+    summarize,
+)
+from lss.pipeline.result import Explained, GradingInputError, GradingOptions, GradingResult
+from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
+from lss.pipeline.stacks import ViewStack, detector_stacks, view_stack
+from lss.training.annotations import DISC
+from lss.training.control import TrainingControl, resolve_device
+
+log = logging.getLogger(__name__)
+DEFAULT_SLICE_OFFSET = 1.0
+
+
+class _Clock:
+    """Per-stage wall-clock seconds."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | None = None,
+                control: TrainingControl | None = None) -> GradingResult:
+    """Run the whole pipeline on a study whose series carry roles (``assign_roles``)."""
+    options = options or GradingOptions()
+    control = control or TrainingControl()
+    device = resolve_device(options.device)
+    clock = _Clock()
+    skipped: list[str] = []
+    with clock.stage("read"):
+        chosen = detector_stacks(study)
+        if not chosen[Plane.SAGITTAL] and not chosen[Plane.AXIAL]:
+            raise GradingInputError(f"study {study.study_uid}: no sagittal T1 or axial T2 series to grade "
+                                    f"(series found: {', '.join(s.description or s.series_uid for s in study.series)})")
+        stacks = {plane: [view_stack(s) for s in found] for plane, found in chosen.items()}
+    planned = ((Plane.SAGITTAL, "neural foramina"), (Plane.AXIAL, "central canal and lateral recesses"))
+    for plane, region_text in planned:
+        if not stacks[plane]:
+            skipped.append(f"{region_text}: no {'sagittal T1' if plane is Plane.SAGITTAL else 'axial T2'} series")
+        elif plane not in bundle.detectors:
+            skipped.append(f"{region_text}: the model bundle has no {plane.value} detector")
+            stacks[plane] = []
+
+    with clock.stage("sagittal_detection"):
+        sagittal = _detect(bundle, Plane.SAGITTAL, stacks[Plane.SAGITTAL], options, device, control)
+        levels = label_discs([d for d in sagittal if d.class_name == DISC],
+                             stacks[Plane.SAGITTAL][0] if stacks[Plane.SAGITTAL] else None)
+        if not stacks[Plane.SAGITTAL]:
+            levels.warnings.clear()
+        placed = [(place[0], Region.NEURAL_FORAMEN, place[1], d) for d in sagittal if d.class_name != DISC
+                  for place in [foramen_place(d, levels)] if place is not None]
+
+    with clock.stage("axial_detection"):
+        slice_levels, notes = axial_slice_levels(stacks[Plane.AXIAL], levels) if stacks[Plane.AXIAL] else ({}, [])
+        skipped += notes
+        axial = _detect(bundle, Plane.AXIAL, [s for s in stacks[Plane.AXIAL] if slice_levels.get(s.key)], options,
+                        device, control)
+        for d in axial:
+            level = slice_levels[d.stack.key].get(d.slice_index)
+            if level is not None:
+                placed.append((level, *DETECTOR_CLASS_KEYS[d.class_name], d))
+
+    with clock.stage("grading"):
+        grades: list[SliceGrade] = []
+        for index, region in enumerate(Region):
+            mine = best_per_slice([((lv, rg, sd), d) for lv, rg, sd, d in placed if rg is region])
+            if mine and region not in bundle.graders:
+                skipped.append(f"{region.label}: the model bundle has no grader for it")
+                continue
+            if mine:
+                config, _ = bundle.graders[region]
+                grades += grade_slices(mine, bundle.grader_members(region, device), config)
+            control.report("grading", index + 1, len(Region))
+        offset = _slice_offset(bundle, options)
+        summary = summarize(grades, offset)
+    skipped += _not_found(summary, levels, slice_levels, stacks)
+
+    result = GradingResult(study.study_uid, study.patient_id, _series_records(study, stacks), grades, summary,
+                           levels, skipped=skipped, warnings=list(levels.warnings))
+    with clock.stage("anatomy"):
+        _add_anatomy(result, bundle, stacks[Plane.AXIAL], slice_levels, device)
+    with clock.stage("explain"):
+        _explain(result, bundle, options, offset, device, control)
+    result.timings = clock.timings
+    return result
+
+
+def _detect(bundle: ModelBundle, plane: Plane, stacks: list[ViewStack], options: GradingOptions,
+            device: torch.device, control: TrainingControl) -> list[Detection]:
+    if not stacks:
+        return []
+    config, _ = bundle.detectors[plane]
+    model = bundle.detector(plane, device)
+    found = []
+    for stack in stacks:
+        found += detect_stack(model, config, stack, device, options.min_score,
+                              on_batch=lambda done, total: control.report(f"{plane.value} detection", done, total))
+    return found
+
+
+def _slice_offset(bundle: ModelBundle, options: GradingOptions) -> float:
+    if options.max_slice_offset is not None:
+        return options.max_slice_offset
+    plan = bundle.description.get("training", {}).get("plan", {})
+    recorded = plan.get("grader_training", {}).get("max_slice_offset")
+    return float(recorded) if recorded is not None else DEFAULT_SLICE_OFFSET
+
+
+def _not_found(summary, levels: SpineLevels, slice_levels: dict, stacks: dict) -> list[str]:
+    found = {finding.key for finding in summary}
+    notes = []
+    if stacks[Plane.SAGITTAL]:
+        for disc in levels.discs:
+            notes += [f"{disc.level.value} {side.value} neural foramen: not detected"
+                      for side in Region.NEURAL_FORAMEN.sides if (disc.level, Region.NEURAL_FORAMEN, side) not in found]
+    axial_levels = sorted({lv for per_slice in slice_levels.values() for lv in per_slice.values()},
+                          key=lambda lv: lv.index)
+    for level in axial_levels:
+        for region in (Region.CENTRAL_CANAL, Region.LATERAL_RECESS):
+            notes += [f"{level.value} {(side.value + ' ') if side.value != 'none' else ''}{region.label}: not detected"
+                      for side in region.sides if (level, region, side) not in found]
+    return notes
+
+
+def _series_records(study: Study, stacks: dict[Plane, list[ViewStack]]) -> list[SeriesRecord]:
+    records = {}
+    for plane_stacks in stacks.values():
+        for stack in plane_stacks:
+            series = study.series_by_uid(stack.stack.series_uid)
+            records[series.series_uid] = SeriesRecord(series.series_uid, stack.stack.role, series.description,
+                                                      series.n_images)
+    return list(records.values())
+
+
+def _add_anatomy(result: GradingResult, bundle: ModelBundle, axial: list[ViewStack],
+                 slice_levels: dict, device: torch.device) -> None:
+    model = bundle.segmenter_model(device) if axial else None
+    if model is None:
+        if axial:
+            result.skipped.append("anatomy measures: the model bundle has no segmenter")
+        return
+    config = SegmenterConfig.from_dict(bundle.segmenter[0])
+    masks = segment_stacks(model, config, axial)
+    result.anatomy = {stack.key: (stack, masks[stack.key]) for stack in axial}
+    result.anatomy_classes = list(config.class_names)
+    measures = level_measures(masks, measured_slices(axial, slice_levels, result.levels.discs),
+                              list(config.class_names))
+    for finding in result.summary:
+        if finding.region is Region.CENTRAL_CANAL and finding.level in measures:
+            finding.measures.update(measures[finding.level])
+
+
+def _explain(result: GradingResult, bundle: ModelBundle, options: GradingOptions, offset: float,
+             device: torch.device, control: TrainingControl) -> None:
+    if options.heatmaps == "none":
+        return
+    wanted = {f.key: int(f.grade) for f in result.summary
+              if options.heatmaps == "all" or f.grade.is_dichotomous_positive}
+    by_key: dict[FindingKey, list[SliceGrade]] = {}
+    for grade in result.slice_grades:
+        if grade.key in wanted:
+            by_key.setdefault(grade.key, []).append(grade)
+    chosen = [g for key in by_key for g in central_slices(by_key[key], offset)]
+    heat: dict[tuple, tuple[ViewStack, np.ndarray]] = {}
+    for index, region in enumerate(Region):
+        mine = [g for g in chosen if g.key[1] is region]
+        if not mine:
+            continue
+        config, _ = bundle.graders[region]
+        targets = torch.tensor([wanted[g.key] for g in mine])
+        attributions = integrated_gradients(bundle.grader_members(region, device), torch.stack([g.crop for g in mine]),
+                                            targets, options.ig_steps)
+        for k, grade in enumerate(mine):
+            error = float(attributions.relative_error[k])
+            result.explained.append(Explained(grade, int(targets[k]), attributions.maps[k].numpy(),
+                                              float(attributions.difference[k]), error))
+            stack = grade.detection.stack
+            volume = heat.setdefault(stack.key, (stack, np.zeros(stack.scaled.shape, np.float32)))[1]
+            paste_attribution(volume[grade.detection.slice_index], attributions.maps[k].numpy(),
+                              grade.detection.box_view, config.box_enlargement, grade.mirrored)
+        log.info("Integrated Gradients, %s: %d crops, completeness error median %.3f, max %.3f", region.value,
+                 len(mine), float(attributions.relative_error.median()), float(attributions.relative_error.max()))
+        control.report("explain", index + 1, len(Region))
+    result.heatmaps = {key: (stack, stack.view.view_to_image(volume)) for key, (stack, volume) in heat.items()}
+
+
+def levels_graded(result: GradingResult) -> list[Level]:
+    """The levels with at least one finding, cranial first."""
+    return sorted({f.level for f in result.summary}, key=lambda level: level.index)

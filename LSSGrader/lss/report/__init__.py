@@ -1,0 +1,1 @@
+"""What a grading run writes: findings files, tables, report.md, overlays, heatmap volumes, run.json."""

@@ -1,0 +1,78 @@
+"""report.md: a radiology-style per-level table, the measures and an impression, in plain Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lss.model.findings import Finding
+from lss.model.vocabulary import Grade, Level, Region, Side
+from lss.pipeline.result import GradingResult
+
+COLUMNS = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT), (Region.LATERAL_RECESS, Side.RIGHT),
+           (Region.NEURAL_FORAMEN, Side.LEFT), (Region.NEURAL_FORAMEN, Side.RIGHT))
+
+
+def finding_phrase(finding: Finding) -> str:
+    """'severe central canal stenosis (92 %)', 'moderate left lateral recess stenosis (71 %)'."""
+    side = "" if finding.side is Side.NONE else f"{finding.side.value} "
+    return f"{finding.grade.label} {side}{finding.region.label} stenosis ({_percent(finding)})"
+
+
+def impression(findings: list[Finding]) -> list[str]:
+    """One line per level with moderate or severe findings (worst first), then the mild ones in one line."""
+    lines = []
+    for level in Level:
+        marked = sorted((f for f in findings if f.level is level and f.grade.is_dichotomous_positive),
+                        key=lambda f: -int(f.grade))
+        if marked:
+            lines.append(f"{level.value}: " + "; ".join(finding_phrase(f) for f in marked) + ".")
+    if not lines:
+        lines.append("No moderate or severe stenosis at the graded levels.")
+    mild = [f for f in findings if f.grade is Grade.MILD]
+    if mild:
+        lines.append("Mild: " + "; ".join(f"{f.level.value} {finding_phrase(f).removeprefix('mild ')}"
+                                          for f in mild) + ".")
+    return lines
+
+
+def render_report(result: GradingResult, bundle_description: dict[str, Any]) -> str:
+    """The whole report.md text."""
+    by_key = {f.key: f for f in result.summary}
+    lines = ["# Lumbar spinal stenosis — automated read", "",
+             "**Research use only. Not a medical device; not for clinical use.**", "",
+             f"- Study: `{result.study_uid}`",
+             f"- Model: {bundle_description.get('name', '?')} {bundle_description.get('version', '')}".rstrip()]
+    if bundle_description.get("limitations"):
+        lines.append(f"- Model limitations: {bundle_description['limitations']}")
+    lines += ["", "## Impression", ""] + [f"- {line}" for line in impression(result.summary)]
+    lines += ["", "## Grades by level", "",
+              "| Level | Central canal | Left lateral recess | Right lateral recess | Left foramen | Right foramen |",
+              "|---|---|---|---|---|---|"]
+    for level in Level:
+        cells = [_cell(by_key.get((level, region, side))) for region, side in COLUMNS]
+        lines.append(f"| {level.value} | " + " | ".join(cells) + " |")
+    lines += ["", "Cells: grade (probability of that grade; ± ensemble SD). — = not graded.", ""]
+    measured = [f for f in result.summary if f.region is Region.CENTRAL_CANAL and f.measures]
+    if measured:
+        lines += ["## Canal measures (segmentation)", "", "| Level | Dural sac area (mm²) | AP diameter (mm) |",
+                  "|---|---|---|"]
+        lines += [f"| {f.level.value} | {f.measures.get('dural_sac_area_mm2', float('nan')):.0f} | "
+                  f"{f.measures.get('ap_diameter_mm', float('nan')):.1f} |" for f in measured]
+        lines += ["", "Dural sac area < 100 mm² is relative, < 75 mm² absolute stenosis (Hamanishi; Schönström).", ""]
+    notes = result.warnings + result.skipped
+    if notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+    return "\n".join(lines)
+
+
+def _cell(finding: Finding | None) -> str:
+    if finding is None:
+        return "—"
+    spread = f" ± {100 * finding.uncertainty:.0f}" if finding.uncertainty is not None else ""
+    return f"{finding.grade.label} ({_percent(finding)}{spread})"
+
+
+def _percent(finding: Finding) -> str:
+    if finding.probabilities is None:
+        return "n/a"
+    return f"{100 * finding.probabilities[int(finding.grade)]:.0f} %"

@@ -1,0 +1,68 @@
+"""A study's image stacks as scalar volume nodes that remember where they came from.
+
+Each node carries its series UID, stack index, role and the SOP instance UIDs of its slices as attributes,
+so that boxes can be mapped between the scene and the project's findings in both directions.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from lss.dicom.model import Study
+from lss.model.geometry import LPS_TO_RAS, StackGeometry
+from lss.scene.volumes import LSS_ATTRIBUTE, add_volume, ijk_to_ras
+from lss.training.study_stacks import annotated_stacks
+
+STACK_ROLE = "stack"
+
+
+def stack_volume_name(role: str, description: str, stack_index: int, n_stacks: int, levels: list[str]) -> str:
+    """'ax_t2 L4/L5 — T2 TSE AX' for a one-level block, 'sag_t1 — T1 SAG' for a whole series."""
+    level = f" {levels[0]}" if len(levels) == 1 else ""
+    part = f" (stack {stack_index + 1})" if n_stacks > 1 and not level else ""
+    return f"{role}{level} — {description or 'series'}{part}"
+
+
+def add_study_volumes(scene, study: Study, stack_levels: dict[tuple[str, int], list[str]] | None = None) -> list:
+    """One volume node per stack of the roles the engine uses (study series must carry roles)."""
+    nodes = []
+    for stack in annotated_stacks(study):
+        series = study.series_by_uid(stack.series_uid)
+        levels = (stack_levels or {}).get(stack.key, [])
+        name = stack_volume_name(stack.role, series.description, stack.stack_index, len(series.stacks), levels)
+        node = add_volume(scene, stack.load_pixels().astype(np.float32), stack.geometry, name)
+        node.SetAttribute(f"{LSS_ATTRIBUTE}.role", STACK_ROLE)
+        node.SetAttribute(f"{LSS_ATTRIBUTE}.series_uid", stack.series_uid)
+        node.SetAttribute(f"{LSS_ATTRIBUTE}.stack_index", str(stack.stack_index))
+        node.SetAttribute(f"{LSS_ATTRIBUTE}.series_role", stack.role)
+        node.SetAttribute(f"{LSS_ATTRIBUTE}.sop_uids", json.dumps(stack.sop_uids))
+        nodes.append(node)
+    return nodes
+
+
+def stack_geometry(node) -> StackGeometry:
+    """The StackGeometry of a volume node, from its IJK→RAS matrix and dimensions (uniform slice spacing)."""
+    lps = LPS_TO_RAS @ ijk_to_ras(node)
+    columns, rows, slices = node.GetImageData().GetDimensions()
+    column_step, row_step, slice_step = lps[:3, 0], lps[:3, 1], lps[:3, 2]
+    origins = np.array([lps[:3, 3] + k * slice_step for k in range(slices)])
+    return StackGeometry(origins, column_step, row_step,
+                         (float(np.linalg.norm(row_step)), float(np.linalg.norm(column_step))), rows, columns)
+
+
+def study_volume_nodes(scene) -> dict[tuple[str, int], object]:
+    """(series UID, stack index) → the stack's volume node, for every stack volume in the scene."""
+    found = {}
+    for index in range(scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")):
+        node = scene.GetNthNodeByClass(index, "vtkMRMLScalarVolumeNode")
+        if node.GetAttribute(f"{LSS_ATTRIBUTE}.role") == STACK_ROLE:
+            found[(node.GetAttribute(f"{LSS_ATTRIBUTE}.series_uid"),
+                   int(node.GetAttribute(f"{LSS_ATTRIBUTE}.stack_index")))] = node
+    return found
+
+
+def sop_uids(node) -> list[str]:
+    """The SOP instance UIDs of a stack volume's slices, in slice order."""
+    return json.loads(node.GetAttribute(f"{LSS_ATTRIBUTE}.sop_uids") or "[]")

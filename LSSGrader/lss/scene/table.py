@@ -1,0 +1,47 @@
+"""The per-level results table: one row per (level, region, side) of the read, linked to its ROI nodes."""
+
+from __future__ import annotations
+
+from lss.model.findings import Finding
+from lss.scene.volumes import LSS_ATTRIBUTE
+
+COLUMNS = ("Level", "Region", "Side", "Grade", "Probability (%)", "Uncertainty (SD %)", "Slices",
+           "Dural sac area (mm²)", "AP diameter (mm)", "ROI nodes")
+ROI_COLUMN = COLUMNS.index("ROI nodes")
+
+
+def table_rows(summary: list[Finding], roi_ids: dict[tuple, list[str]]) -> list[list[str]]:
+    """The table's cells (strings) per finding; ``roi_ids`` maps a finding key to its ROI node IDs."""
+    rows = []
+    for finding in summary:
+        probability = finding.probabilities[int(finding.grade)] * 100 if finding.probabilities else float("nan")
+        spread = finding.uncertainty * 100 if finding.uncertainty is not None else float("nan")
+        rows.append([finding.level.value, finding.region.label, finding.side.value, finding.grade.label,
+                     f"{probability:.0f}", f"{spread:.0f}", str(len(finding.boxes)),
+                     _measure(finding, "dural_sac_area_mm2", "{:.0f}"), _measure(finding, "ap_diameter_mm", "{:.1f}"),
+                     " ".join(roi_ids.get(finding.key, []))])
+    return rows
+
+
+def _measure(finding: Finding, name: str, form: str) -> str:
+    return form.format(finding.measures[name]) if name in finding.measures else ""
+
+
+def add_results_table(scene, summary: list[Finding], roi_ids: dict[tuple, list[str]], name: str = "LSS results"):
+    """A vtkMRMLTableNode of the read (string columns)."""
+    node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    for column in COLUMNS:
+        array = node.AddColumn()
+        array.SetName(column)
+    for cells in table_rows(summary, roi_ids):
+        row = node.AddEmptyRow()
+        for column, value in enumerate(cells):
+            node.SetCellText(row, column, value)
+    node.SetAttribute(f"{LSS_ATTRIBUTE}.role", "results")
+    node.SetUseColumnTitleAsColumnHeader(True)
+    return node
+
+
+def row_roi_ids(table, row: int) -> list[str]:
+    """The ROI node IDs of one table row (the first is the one to jump to)."""
+    return table.GetCellText(row, ROI_COLUMN).split()
