@@ -29,7 +29,9 @@ def new_run_folder(scene, study_uid: str, name: str) -> int:
     """Remove the study's previous LSS folders (and every node in them), then make a fresh one."""
     hierarchy = _hierarchy(scene)
     for item in run_folders(scene, study_uid):
-        hierarchy.RemoveItem(item, True, True)
+        for node in folder_nodes(scene, item):  # data nodes first, so the hierarchy never points at removed ones
+            scene.RemoveNode(node)
+        hierarchy.RemoveItem(item, False, True)
     folder = hierarchy.CreateFolderItem(hierarchy.GetSceneItemID(), name)
     hierarchy.SetItemAttribute(folder, STUDY_ATTRIBUTE, study_uid)
     return folder
