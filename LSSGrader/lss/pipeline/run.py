@@ -25,7 +25,7 @@ from lss.dicom.model import Study
 from lss.explain.heatmaps import paste_attribution
 from lss.explain.integrated_gradients import integrated_gradients
 from lss.model.findings import FindingKey, SeriesRecord
-from lss.model.vocabulary import Level, Plane, Region
+from lss.model.vocabulary import Plane, Region
 from lss.nets.segmenter import SegmenterConfig
 from lss.pipeline.anatomy import level_measures, measured_slices, segment_stacks
 from lss.pipeline.detection import Detection, detect_stack
@@ -225,8 +225,3 @@ def _explain(result: GradingResult, bundle: ModelBundle, options: GradingOptions
                  len(mine), float(attributions.relative_error.median()), float(attributions.relative_error.max()))
         control.report("explain", index + 1, len(Region))
     result.heatmaps = {key: (stack, stack.view.view_to_image(volume)) for key, (stack, volume) in heat.items()}
-
-
-def levels_graded(result: GradingResult) -> list[Level]:
-    """The levels with at least one finding, cranial first."""
-    return sorted({f.level for f in result.summary}, key=lambda level: level.index)

@@ -54,11 +54,12 @@ def write_outputs(result: GradingResult, out_dir: Path, bundle_folder: Path, bun
     out_dir = Path(out_dir)
     source = f"lss grade {lss.__version__} with {bundle_description.get('name', bundle_folder.name)}"
     names = stack_names(result)
+    read = result.findings(source)
     paths = {
-        "findings": write_findings(result.findings(source), out_dir / "findings.json"),
+        "findings": write_findings(read, out_dir / "findings.json"),
         "slice_findings": write_findings(result.slice_findings(source), out_dir / "slice_findings.json"),
-        "findings_csv": write_findings_csv(result.findings(source), out_dir / "findings.csv"),
-        "rsna_csv": write_rsna_csv(result.findings(source), study_id or result.study_uid, out_dir / "rsna.csv"),
+        "findings_csv": write_findings_csv(read, out_dir / "findings.csv"),
+        "rsna_csv": write_rsna_csv(read, study_id or result.study_uid, out_dir / "rsna.csv"),
         "report": write_text_atomically(out_dir / "report.md", render_report(result, bundle_description)),
     }
     paths["overlays"] = _write_overlays(result, out_dir / "overlays", names)

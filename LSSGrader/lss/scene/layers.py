@@ -7,7 +7,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from lss.model.geometry import LPS_TO_RAS
-from lss.scene.volumes import LSS_ATTRIBUTE, image_data, vtk_matrix
+from lss.scene.volumes import image_data, lss_attribute, vtk_matrix
 
 HEAT_COLOURS = "LSS heat"
 HEAT_OPACITY = 0.4
@@ -46,7 +46,7 @@ def heat_colour_table(scene):
     for index in range(256):
         level = index / 255.0
         table.SetColor(index, f"heat{index}", 1.0, level, 0.0, 0.0 if index == 0 else 1.0)
-    table.SetAttribute(f"{LSS_ATTRIBUTE}.role", "heat_colours")
+    table.SetAttribute(lss_attribute("role"), "heat_colours")
     return table
 
 
@@ -60,7 +60,7 @@ def add_heatmap(scene, image: sitk.Image, name: str):
     display.SetApplyThreshold(True)
     display.SetLowerThreshold(HEAT_THRESHOLD)
     display.SetUpperThreshold(1.0)
-    node.SetAttribute(f"{LSS_ATTRIBUTE}.role", "heatmap")
+    node.SetAttribute(lss_attribute("role"), "heatmap")
     return node
 
 
@@ -96,5 +96,5 @@ def add_anatomy_segmentation(scene, labels: sitk.Image, legend: dict[str, str], 
         class_name = legend.get(str(value), f"label {value}")
         segment.SetName(class_name.replace("_", " "))
         segment.SetColor(*SEGMENT_COLOURS.get(class_name, (0.7, 0.7, 0.7)))
-    segmentation.SetAttribute(f"{LSS_ATTRIBUTE}.role", "anatomy")
+    segmentation.SetAttribute(lss_attribute("role"), "anatomy")
     return segmentation

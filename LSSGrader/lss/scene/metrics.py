@@ -8,7 +8,7 @@ from typing import Any
 from lss.evaluation.detection import threshold_label
 from lss.evaluation.grading import GRADE_NAMES
 from lss.evaluation.report import REGION_ROWS
-from lss.scene.volumes import LSS_ATTRIBUTE
+from lss.scene.table import add_string_table
 
 METRIC_COLUMNS = ("Region", "Grades", "n", "Gwet AC1", "AC1 95% CI low", "AC1 95% CI high", "Cohen kappa",
                   "Agreement", "Sensitivity", "Specificity", "Recall @ IoU 0.3")
@@ -38,22 +38,9 @@ def metric_rows(metrics: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _table(scene, name: str, columns: tuple[str, ...], rows: list[list[str]], role: str):
-    node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    for column in columns:
-        node.AddColumn().SetName(column)
-    for cells in rows:
-        row = node.AddEmptyRow()
-        for column, value in enumerate(cells):
-            node.SetCellText(row, column, value)
-    node.SetUseColumnTitleAsColumnHeader(True)
-    node.SetAttribute(f"{LSS_ATTRIBUTE}.role", role)
-    return node
-
-
-def add_metrics_table(scene, metrics: dict[str, Any], name: str = "LSS evaluation"):
+def add_metricsadd_string_table(scene, metrics: dict[str, Any], name: str = "LSS evaluation"):
     """The agreement table of an evaluation."""
-    return _table(scene, name, METRIC_COLUMNS, metric_rows(metrics), "evaluation")
+    return add_string_table(scene, name, METRIC_COLUMNS, metric_rows(metrics), "evaluation")
 
 
 def add_confusion_tables(scene, metrics: dict[str, Any], prefix: str = "LSS confusion") -> list:
@@ -62,6 +49,6 @@ def add_confusion_tables(scene, metrics: dict[str, Any], prefix: str = "LSS conf
     for region, name in REGION_ROWS:
         matrix = metrics["grading"][region]["confusion_4"]
         rows = [[GRADE_NAMES[r], *(str(v) for v in values)] for r, values in enumerate(matrix)]
-        tables.append(_table(scene, f"{prefix} {name}", ("reference \\ prediction", *GRADE_NAMES), rows,
+        tables.append(add_string_table(scene, f"{prefix} {name}", ("reference \\ prediction", *GRADE_NAMES), rows,
                              "confusion"))
     return tables

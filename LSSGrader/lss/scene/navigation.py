@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from lss.model.vocabulary import Grade
-from lss.scene.rois import _attribute, finding_rois
-from lss.scene.volumes import numpy_matrix
+from lss.scene.rois import finding_rois
+from lss.scene.volumes import lss_attribute, numpy_matrix
 
 
 def roi_centre_ras(node) -> np.ndarray:
@@ -27,7 +27,7 @@ def show_grades(scene, visible: set[Grade]) -> int:
     """Show the finding ROIs whose grade is in ``visible`` and hide the others; returns how many are shown."""
     shown = 0
     for node in finding_rois(scene):
-        on = Grade[node.GetAttribute(_attribute("grade")).upper()] in visible
+        on = Grade[node.GetAttribute(lss_attribute("grade")).upper()] in visible
         display = node.GetDisplayNode()
         if display is not None:
             display.SetVisibility(on)

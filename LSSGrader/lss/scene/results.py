@@ -23,6 +23,7 @@ from lss.scene.rois import add_finding_roi, finding_from_roi, finding_rois
 from lss.scene.run_folder import new_run_folder, put_in_folder
 from lss.scene.study_volumes import add_study_volumes, sop_uids, stack_geometry, study_volume_nodes
 from lss.scene.table import add_results_table
+from lss.scene.volumes import lss_attribute
 
 
 @dataclass
@@ -99,10 +100,12 @@ def corrected_findings(scene, study_uid: str) -> StudyFindings:
     volumes = study_volume_nodes(scene)
     findings = []
     for node in finding_rois(scene):
-        series_uid = node.GetAttribute("LSS.series_uid")
-        candidates = [(key, volume) for key, volume in volumes.items() if key[0] == series_uid]
-        sop = node.GetAttribute("LSS.sop_instance_uid")
-        key, volume = next(((k, v) for k, v in candidates if sop in sop_uids(v)), candidates[0])
+        series_uid = node.GetAttribute(lss_attribute("series_uid"))
+        candidates = [volume for key, volume in volumes.items() if key[0] == series_uid]
+        if not candidates:
+            raise ValueError(f"{node.GetName()}: no volume of series {series_uid} in the scene")
+        sop = node.GetAttribute(lss_attribute("sop_instance_uid"))
+        volume = next((v for v in candidates if sop in sop_uids(v)), candidates[0])
         findings.append(finding_from_roi(node, stack_geometry(volume), sop_uids(volume)))
     return StudyFindings(study_uid, FindingsKind.ANNOTATION, findings=findings, source="LSSGrader corrections")
 

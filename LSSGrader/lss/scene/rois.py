@@ -16,10 +16,10 @@ import numpy as np
 from lss.model.findings import Box, Finding
 from lss.model.geometry import LPS_TO_RAS, StackGeometry
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.scene.volumes import LSS_ATTRIBUTE, numpy_matrix, vtk_matrix
+from lss.scene.volumes import lss_attribute, numpy_matrix, vtk_matrix
 
 THICKNESS_SHARE = 0.5
-ROLE = f"{LSS_ATTRIBUTE}.role"
+ROLE = lss_attribute("role")
 FINDING_ROLE = "finding"
 
 
@@ -28,10 +28,6 @@ def roi_name(finding: Finding) -> str:
     side = "" if finding.side is Side.NONE else f"{finding.side.value} "
     percent = f" {100 * finding.probabilities[int(finding.grade)]:.0f}%" if finding.probabilities else ""
     return f"{finding.level.value} {side}{finding.region.label} — {finding.grade.label}{percent}"
-
-
-def _attribute(name: str) -> str:
-    return f"{LSS_ATTRIBUTE}.{name}"
 
 
 def add_finding_roi(scene, finding: Finding, box: Box, slice_spacing: float):
@@ -54,7 +50,7 @@ def add_finding_roi(scene, finding: Finding, box: Box, slice_spacing: float):
     display.SetColor(*colour)
     display.SetFillOpacity(0.05)
     for name, value in finding_attributes(finding, box).items():
-        node.SetAttribute(_attribute(name), value)
+        node.SetAttribute(lss_attribute(name), value)
     return node
 
 
@@ -93,7 +89,7 @@ def roi_corners_lps(node) -> np.ndarray:
 def finding_from_roi(node, geometry: StackGeometry, sop_uids: list[str]) -> Finding:
     """The finding an (edited) ROI node stands for: its attributes, and a box re-measured on the slice of the
     stack (``geometry``, ``sop_uids``) it now lies on."""
-    get = lambda name: node.GetAttribute(_attribute(name)) or ""  # noqa: E731
+    get = lambda name: node.GetAttribute(lss_attribute(name)) or ""  # noqa: E731
     corners = roi_corners_lps(node)
     pixels = geometry.lps_to_pixel(corners)  # pixel centres; edges are +0.5
     slice_index = int(np.clip(round(float(np.mean(pixels[:, 2]))), 0, geometry.n_slices - 1))
@@ -111,10 +107,10 @@ def finding_from_roi(node, geometry: StackGeometry, sop_uids: list[str]) -> Find
 
 def set_grade(node, grade: Grade) -> None:
     """Change an ROI's grade (a reader's correction): attribute, colour and name follow."""
-    node.SetAttribute(_attribute("grade"), grade.label)
+    node.SetAttribute(lss_attribute("grade"), grade.label)
     display = node.GetDisplayNode()
     if display is not None:
         display.SetSelectedColor(*grade.colour_rgb)
         display.SetColor(*grade.colour_rgb)
-    level, region, side = (node.GetAttribute(_attribute(n)) for n in ("level", "region", "side"))
+    level, region, side = (node.GetAttribute(lss_attribute(n)) for n in ("level", "region", "side"))
     node.SetName(roi_name(Finding(Level(level), Region(region), Side(side), grade)))

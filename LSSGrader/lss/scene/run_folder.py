@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lss.scene.volumes import LSS_ATTRIBUTE
+from lss.scene.volumes import lss_attribute
 
-STUDY_ATTRIBUTE = f"{LSS_ATTRIBUTE}.study_uid"
+STUDY_ATTRIBUTE = lss_attribute("study_uid")
 
 
 def _hierarchy(scene):

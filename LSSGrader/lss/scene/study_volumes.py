@@ -12,7 +12,7 @@ import numpy as np
 
 from lss.dicom.model import Study
 from lss.model.geometry import LPS_TO_RAS, StackGeometry
-from lss.scene.volumes import LSS_ATTRIBUTE, add_volume, ijk_to_ras
+from lss.scene.volumes import add_volume, ijk_to_ras, lss_attribute
 from lss.training.study_stacks import annotated_stacks
 
 STACK_ROLE = "stack"
@@ -33,11 +33,11 @@ def add_study_volumes(scene, study: Study, stack_levels: dict[tuple[str, int], l
         levels = (stack_levels or {}).get(stack.key, [])
         name = stack_volume_name(stack.role, series.description, stack.stack_index, len(series.stacks), levels)
         node = add_volume(scene, stack.load_pixels().astype(np.float32), stack.geometry, name)
-        node.SetAttribute(f"{LSS_ATTRIBUTE}.role", STACK_ROLE)
-        node.SetAttribute(f"{LSS_ATTRIBUTE}.series_uid", stack.series_uid)
-        node.SetAttribute(f"{LSS_ATTRIBUTE}.stack_index", str(stack.stack_index))
-        node.SetAttribute(f"{LSS_ATTRIBUTE}.series_role", stack.role)
-        node.SetAttribute(f"{LSS_ATTRIBUTE}.sop_uids", json.dumps(stack.sop_uids))
+        node.SetAttribute(lss_attribute("role"), STACK_ROLE)
+        node.SetAttribute(lss_attribute("series_uid"), stack.series_uid)
+        node.SetAttribute(lss_attribute("stack_index"), str(stack.stack_index))
+        node.SetAttribute(lss_attribute("series_role"), stack.role)
+        node.SetAttribute(lss_attribute("sop_uids"), json.dumps(stack.sop_uids))
         nodes.append(node)
     return nodes
 
@@ -57,12 +57,12 @@ def study_volume_nodes(scene) -> dict[tuple[str, int], object]:
     found = {}
     for index in range(scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")):
         node = scene.GetNthNodeByClass(index, "vtkMRMLScalarVolumeNode")
-        if node.GetAttribute(f"{LSS_ATTRIBUTE}.role") == STACK_ROLE:
-            found[(node.GetAttribute(f"{LSS_ATTRIBUTE}.series_uid"),
-                   int(node.GetAttribute(f"{LSS_ATTRIBUTE}.stack_index")))] = node
+        if node.GetAttribute(lss_attribute("role")) == STACK_ROLE:
+            found[(node.GetAttribute(lss_attribute("series_uid")),
+                   int(node.GetAttribute(lss_attribute("stack_index"))))] = node
     return found
 
 
 def sop_uids(node) -> list[str]:
     """The SOP instance UIDs of a stack volume's slices, in slice order."""
-    return json.loads(node.GetAttribute(f"{LSS_ATTRIBUTE}.sop_uids") or "[]")
+    return json.loads(node.GetAttribute(lss_attribute("sop_uids")) or "[]")

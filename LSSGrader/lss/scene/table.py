@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lss.model.findings import Finding
-from lss.scene.volumes import LSS_ATTRIBUTE
+from lss.scene.volumes import lss_attribute
 
 COLUMNS = ("Level", "Region", "Side", "Grade", "Probability (%)", "Uncertainty (SD %)", "Slices",
            "Dural sac area (mm²)", "AP diameter (mm)", "ROI nodes")
@@ -27,19 +27,23 @@ def _measure(finding: Finding, name: str, form: str) -> str:
     return form.format(finding.measures[name]) if name in finding.measures else ""
 
 
-def add_results_table(scene, summary: list[Finding], roi_ids: dict[tuple, list[str]], name: str = "LSS results"):
-    """A vtkMRMLTableNode of the read (string columns)."""
+def add_string_table(scene, name: str, columns: tuple[str, ...], rows: list[list[str]], role: str):
+    """A vtkMRMLTableNode of string columns, marked with the adaptor's role attribute."""
     node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    for column in COLUMNS:
-        array = node.AddColumn()
-        array.SetName(column)
-    for cells in table_rows(summary, roi_ids):
+    for column in columns:
+        node.AddColumn().SetName(column)
+    for cells in rows:
         row = node.AddEmptyRow()
         for column, value in enumerate(cells):
             node.SetCellText(row, column, value)
-    node.SetAttribute(f"{LSS_ATTRIBUTE}.role", "results")
     node.SetUseColumnTitleAsColumnHeader(True)
+    node.SetAttribute(lss_attribute("role"), role)
     return node
+
+
+def add_results_table(scene, summary: list[Finding], roi_ids: dict[tuple, list[str]], name: str = "LSS results"):
+    """A vtkMRMLTableNode of the read (string columns)."""
+    return add_string_table(scene, name, COLUMNS, table_rows(summary, roi_ids), "results")
 
 
 def row_roi_ids(table, row: int) -> list[str]:

@@ -15,6 +15,11 @@ from lss.model.geometry import StackGeometry
 LSS_ATTRIBUTE = "LSS"  # prefix of every attribute the adaptor sets on nodes
 
 
+def lss_attribute(name: str) -> str:
+    """The node attribute name the adaptor uses for ``name`` (e.g. 'LSS.grade')."""
+    return f"{LSS_ATTRIBUTE}.{name}"
+
+
 def vtk_matrix(array: np.ndarray) -> vtk.vtkMatrix4x4:
     """A vtkMatrix4x4 from a 4×4 array."""
     matrix = vtk.vtkMatrix4x4()
