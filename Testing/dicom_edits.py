@@ -61,3 +61,21 @@ def flip_columns(dataset: pydicom.Dataset) -> None:
     _set_pixels(dataset, pixels[:, ::-1])
     dataset.ImageOrientationPatient = [*(-row_dir).tolist(), *[float(v) for v in dataset.ImageOrientationPatient[3:]]]
     dataset.ImagePositionPatient = origin.tolist()
+
+
+def cut_rows_above(point_lps: np.ndarray, margin_mm: float) -> Callable[[pydicom.Dataset], None]:
+    """An edit that drops the image rows lying more than ``margin_mm`` above ``point_lps`` (a field of view
+    that starts lower). Rows must run from head to foot; every slice of a stack loses the same rows."""
+    point = np.asarray(point_lps, dtype=float)
+
+    def edit(dataset: pydicom.Dataset) -> None:
+        column_dir = np.asarray(dataset.ImageOrientationPatient[3:], dtype=float)
+        assert column_dir[2] < -0.5, "rows must run from head to foot"
+        row_spacing = float(dataset.PixelSpacing[0])
+        origin = np.asarray(dataset.ImagePositionPatient, dtype=float)
+        dropped = int(np.floor((np.dot(point - origin, column_dir) - margin_mm) / row_spacing))
+        assert 0 < dropped < dataset.Rows
+        _set_pixels(dataset, dataset.pixel_array[dropped:])
+        dataset.ImagePositionPatient = (origin + dropped * row_spacing * column_dir).tolist()
+
+    return edit

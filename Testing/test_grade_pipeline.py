@@ -10,7 +10,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from dicom_edits import copy_study, flip_columns
+from dicom_edits import copy_study, cut_rows_above, flip_columns
 from lss.bundle.demo import DEMO_BUNDLE
 from lss.bundle.store import load_bundle
 from lss.dicom.identify import assign_roles
@@ -185,6 +185,22 @@ def test_levels_are_labelled_right_across_vendors_and_fields_of_view(phantom_stu
         for disc in phantom.truth.discs:
             assert np.linalg.norm(labelled[disc.level] - np.asarray(disc.centre_lps)) < 8.0, (phantom.folder.name,
                                                                                               disc.level)
+
+
+def test_a_field_of_view_that_starts_just_above_l1_l2_still_labels_every_level(demo_study, truth, bundle,
+                                                                               tmp_path):
+    """Sagittal series cut 12 mm above the L1/L2 disc: the top disc in view is L1/L2, and it is still found
+    (the detector learnt every disc, thoracic ones included, not 'discs away from the image top')."""
+    l1_l2 = next(np.asarray(d.centre_lps) for d in truth.discs if d.level is Level.L1_L2)
+    cut = cut_rows_above(l1_l2, 12.0)
+    folder = copy_study(demo_study, tmp_path / "low_fov", ("sag_t1", "sag_t2", "ax_t2"),
+                        {"sag_t1": cut, "sag_t2": cut})
+    result = grade(folder, bundle, heatmaps="none")
+    labelled = {d.level: np.asarray(d.centre_lps) for d in result.levels.discs}
+    assert set(labelled) == set(Level), result.levels.warnings
+    for disc in truth.discs:
+        assert np.linalg.norm(labelled[disc.level] - np.asarray(disc.centre_lps)) < 8.0, disc.level
+    assert len(result.summary) == 25
 
 
 def test_sagittal_only_grades_the_foramina_and_says_what_it_skipped(demo_study, bundle, tmp_path):

@@ -77,7 +77,8 @@ def imported(phantom_studies, tmp_path_factory):
         ("L5/S1 canal moderate", _voc(foramen_box))]))  # a canal on a sagittal image
     expected.append(Expected("foramen", *where[sop], foramen_box, Region.NEURAL_FORAMEN, Side.LEFT, Level.L5_S1,
                              frozenset({foramen_grade})))
-    disc = next(d for d in truth.extra["disc_boxes"] if by_key[where[d["sop_instance_uid"]][0]].role == "sag_t2")
+    disc = next(d for d in truth.extra["disc_boxes"] if by_key[where[d["sop_instance_uid"]][0]].role == "sag_t2"
+                and d["level"] in {level.value for level in Level})
     sop = disc["sop_instance_uid"]
     level = Level(disc["level"])
     (folder / f"{sop}.xml").write_text(_xml(f"{sop}.png", size(sop), [(f"{level.value} disc",

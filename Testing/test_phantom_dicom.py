@@ -17,6 +17,7 @@ from pydicom.uid import UID
 from conftest import PHANTOM_STUDY_SPECS, instance_geometry, label_map_slice_positions, pixel_edge_to_lps, stacks_of
 from lss.model.vocabulary import Region, region_keys
 from lss.phantom.profiles import get_profile
+from lss.phantom.subject import DISCS
 from lss.phantom.tissues import Tissue
 
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -297,13 +298,27 @@ def test_disc_boxes_reference_sagittal_images(studies):
         by_sop = study.by_sop()
         roles = role_of_series(study)
         disc_boxes = study.truth.extra["disc_boxes"]
-        assert {entry["level"] for entry in disc_boxes} == {level.value for level, _, _ in region_keys()}
+        boxed = {entry["level"] for entry in disc_boxes}
+        lumbar = {level.value for level, _, _ in region_keys()}
+        assert lumbar <= boxed <= set(DISCS), boxed
+        assert boxed - lumbar, "the discs above L1 in view are boxed too (the detector must learn every disc)"
         for entry in disc_boxes:
             ds = by_sop[entry["sop_instance_uid"]]
             assert roles[entry["series_uid"]] in ("sag_t1", "sag_t2") and str(ds.SeriesInstanceUID) == entry[
                 "series_uid"]
             col_min, row_min, col_max, row_max = entry["box"]
             assert 0 <= col_min < col_max <= ds.Columns and 0 <= row_min < row_max <= ds.Rows
+
+
+def test_foramina_above_l1_are_boxed_on_sagittal_t1_without_a_grade(studies):
+    for study in studies:
+        roles = role_of_series(study)
+        upper = study.truth.extra["foramen_boxes"]
+        assert upper, study.folder.name
+        assert {entry["level"] for entry in upper} <= set(DISCS[:3])  # T10/T11, T11/T12, T12/L1
+        assert {entry["side"] for entry in upper} == {"left", "right"}
+        assert {roles[entry["series_uid"]] for entry in upper} == {"sag_t1"}
+        assert all("grade" not in entry for entry in upper)
 
 
 def test_boxes_enclose_their_anatomy_on_the_label_maps(studies):

@@ -131,10 +131,11 @@ def canal_grade(m: dict[str, float]) -> Grade:
 
 
 def recess_grade(m: dict[str, float]) -> Grade:
-    """Severe: root area < 60 % of nominal; moderate: root contacted; mild: depth < 80 % of nominal."""
+    """Severe: root area < 60 % of nominal; moderate: root contacted or displaced ≥ 1 mm; mild: depth < 80 % of
+    nominal."""
     if m["root_area_ratio"] < 0.6:
         return Grade.SEVERE
-    if m["root_contact"]:
+    if m["root_contact"] or m["root_displacement_mm"] >= 1.0:
         return Grade.MODERATE
     if m["recess_depth_mm"] < 0.8 * m["nominal_recess_depth_mm"]:
         return Grade.MILD

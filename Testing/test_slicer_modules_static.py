@@ -49,6 +49,21 @@ def test_module_follows_the_scripted_module_template(repo_root: Path, module: st
     assert len(tests) >= 2, tests
 
 
+@pytest.mark.parametrize("module", MODULES)
+def test_every_engine_name_the_module_imports_exists(repo_root: Path, module: str) -> None:
+    """The modules import the engine lazily, inside functions (Slicer imports every module at start-up), so a
+    renamed function would only fail when a user clicks: resolve every ``from lss… import name`` here."""
+    import importlib
+
+    tree = ast.parse((repo_root / module / f"{module}.py").read_text(encoding="utf-8"))
+    imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+               and node.module.split(".")[0] == "lss"]
+    assert imports
+    missing = [f"{node.module}.{alias.name}" for node in imports for alias in node.names
+               if not hasattr(importlib.import_module(node.module), alias.name)]
+    assert not missing, missing
+
+
 def test_module_files_pass_ruff(repo_root: Path) -> None:
     files = [str(repo_root / module / f"{module}.py") for module in MODULES]
     result = subprocess.run([sys.executable, "-m", "ruff", "check", *files], capture_output=True, text=True,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from lss.model.vocabulary import Plane, Region, Side
+from lss.model.findings_io import read_findings
+from lss.model.vocabulary import Level, Plane, Region, Side
 from lss.nets.grader import GraderConfig
 from lss.preprocess.canonical import canonical_view
-from lss.training.annotations import AXIAL_CLASSES
+from lss.training.annotations import AXIAL_CLASSES, DISC, ImportReport
 from lss.training.detection_data import detection_images
 from lss.training.grading_data import grading_samples
-from lss.training.import_native import import_native
+from lss.training.import_native import boxes_from_findings, disc_level, import_native
 from lss.training.prepared import prepare_study
 
 
@@ -50,6 +53,51 @@ def test_sagittal_images_carry_foramina_and_discs(study):
     assert len(images) == next(s.geometry.n_slices for s in study.stacks if s.role == "sag_t1")
     labels = np.concatenate([image.labels for image in images])
     assert set(labels.tolist()) == {1, 2}
+
+
+def test_every_disc_in_view_is_a_disc_box_and_only_lumbar_ones_carry_a_level(study):
+    discs = [box for box in study.boxes if box.detector_class == DISC]
+    levels = {box.level for box in discs}
+    assert set(Level) <= levels and None in levels  # T12/L1 (and above) boxed, without a lumbar level
+    assert all(box.region is None and not box.grades for box in discs)
+
+
+def test_foramina_above_the_lumbar_levels_are_boxed_for_detection_only(study):
+    upper = [box for box in study.boxes if box.region is Region.NEURAL_FORAMEN and box.level is None]
+    assert upper and not any(box.grades for box in upper)
+    assert {box.side for box in upper} == {Side.LEFT, Side.RIGHT}
+    assert {study.stack(box.stack_key).role for box in upper} == {"sag_t1"}
+    assert all(box not in study.graded_boxes() for box in upper)
+
+
+def test_bad_ungraded_boxes_are_refused_by_name(phantom_studies, study):
+    folder = phantom_studies[1].folder
+    truth = read_findings(folder / "ground_truth.json")
+    good = truth.extra["foramen_boxes"][0]
+    bad = [{k: v for k, v in good.items() if k != "side"}, {**good, "level": "L9"},
+           {**good, "sop_instance_uid": "1.2.3"}, {**good, "box": [5, 5, 5, 9]}]
+    extra = {**truth.extra, "foramen_boxes": [good, *bad]}
+    report = ImportReport("native")
+    boxes = boxes_from_findings(dataclasses.replace(truth, extra=extra), study.stacks, folder, report)
+    upper = [box for box in boxes if box.region is Region.NEURAL_FORAMEN and box.level is None]
+    assert len(upper) == 1
+    problems = report.problems
+    assert len(problems) == 4
+    assert all(f"{folder}: extra.foramen_boxes[{k}]: " in p for k, p in enumerate(problems, start=1)), problems
+    assert "malformed neural foramen box" in problems[0] and "'side'" in problems[0]
+    assert "unknown disc 'L9'" in problems[1]
+    assert "is not in the study's DICOM" in problems[2] and problems[3].endswith("empty box")
+
+
+@pytest.mark.parametrize(("name", "expected"), [("L4/L5", Level.L4_L5), ("T12/L1", None), ("T9/T10", None)])
+def test_disc_level_names(name, expected):
+    assert disc_level(name) is expected
+
+
+@pytest.mark.parametrize("name", ["L6", "disc", "", 4])
+def test_disc_level_refuses_what_names_no_disc(name):
+    with pytest.raises((ValueError, TypeError), match="disc"):
+        disc_level(name)
 
 
 def test_grading_patches_carry_the_annotated_grades(study):

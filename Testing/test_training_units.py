@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -88,3 +89,25 @@ def test_presets_and_member_layout():
     assert single.n_splits == 1 and single.member_split(0) == (0, 0)
     with pytest.raises(ValueError, match="unknown preset"):
         preset("huge")
+
+
+def test_detection_scores_report_the_recall_of_graded_boxes_apart_from_ungraded_look_alikes():
+    """A foramen class with one graded box (L1/L2) and one ungraded (T12/L1): the detector finds only the graded
+    one, so recall over all boxes is 1/2 and over the graded boxes 1/1; a class whose boxes are all graded gets
+    no separate figure."""
+    from lss.training.detection_data import DetectionImage
+    from lss.training.detection_eval import detection_scores
+
+    class FixedDetector(torch.nn.Module):
+        def forward(self, images):
+            return [{"boxes": torch.tensor([[10.0, 10.0, 20.0, 20.0], [50.0, 50.0, 60.0, 60.0]]),
+                     "labels": torch.tensor([1, 2]), "scores": torch.tensor([0.9, 0.8])} for _ in images]
+
+    image = DetectionImage(np.zeros((64, 64), np.uint8),
+                           np.array([[10, 10, 20, 20], [10, 30, 20, 40], [50, 50, 60, 60]], np.float32),
+                           np.array([1, 1, 2]), "study", ("series", 0), 0, np.array([True, False, False]))
+    scores = detection_scores(FixedDetector(), [image], ("neural_foramen", "disc"), torch.device("cpu"))
+    foramen, disc = scores["neural_foramen"], scores["disc"]
+    assert (foramen["reference"], foramen["graded_reference"]) == (2, 1)
+    assert foramen["recall@0.3"] == 0.5 and foramen["graded_recall@0.3"] == 1.0
+    assert disc["recall@0.3"] == 1.0 and "graded_recall@0.3" not in disc  # discs carry no grade at all

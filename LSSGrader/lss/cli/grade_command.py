@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="compute device")
     parser.add_argument("--heatmaps", default="abnormal", choices=("abnormal", "all", "none"),
                         help="Integrated Gradients for moderate/severe findings (default), all, or none")
-    parser.add_argument("--ig-steps", type=int, default=32, help="Integrated Gradients steps (default 32)")
+    parser.add_argument("--ig-steps", type=int, help="Integrated Gradients steps (default: the engine's, 50)")
     parser.add_argument("--min-score", type=float, default=0.3, help="detection score threshold (default 0.3)")
     parser.add_argument("--study-id", help="study id for rsna.csv rows (default: the StudyInstanceUID)")
     parser.add_argument("--role", action="append", default=[], metavar="SERIES_UID=ROLE",
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from lss.training.progress_bars import ProgressBars
 
     try:
-        options = GradingOptions(device=args.device, heatmaps=args.heatmaps, ig_steps=args.ig_steps,
-                                 min_score=args.min_score)
+        steps = {} if args.ig_steps is None else {"ig_steps": args.ig_steps}
+        options = GradingOptions(device=args.device, heatmaps=args.heatmaps, min_score=args.min_score, **steps)
     except ValueError as error:
         raise UsageError(str(error)) from None
     try:

@@ -18,7 +18,7 @@ from lss.phantom import anatomy_spine as spine
 from lss.phantom.grid import LabelGrid
 from lss.phantom.shapes import between, smooth_noise
 from lss.phantom.spine_frame import Pose, ProjectionTable, SpineCurve, rotation_matrix
-from lss.phantom.subject import Subject
+from lss.phantom.subject import DISCS, Subject
 from lss.phantom.tissues import DEFER, DISC, THECAL_SAC, Tissue
 
 FINE_STEP = 0.5
@@ -27,6 +27,7 @@ REGION_SIDES = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.
                 (Region.LATERAL_RECESS, Side.RIGHT), (Region.NEURAL_FORAMEN, Side.LEFT),
                 (Region.NEURAL_FORAMEN, Side.RIGHT))
 DISC_ZONE_BASE = 1 + len(Level) * len(REGION_SIDES)
+N_DISCS = len(DISCS)
 # What a radiologist's lateral-recess box surrounds: the recess and whatever narrows it (disc, flavum,
 # facet cortex), not the muscle, fat, vessels or vertebral marrow around it.
 RECESS_CONTENTS = tuple(t for t in Tissue if t not in (Tissue.MUSCLE, Tissue.FAT, Tissue.VESSEL, Tissue.MARROW,
@@ -60,9 +61,15 @@ def zone_id(level: Level, region: Region, side: Side) -> int:
     return 1 + level.index * len(REGION_SIDES) + REGION_SIDES.index((region, side))
 
 
-def disc_zone_id(level: Level) -> int:
-    """Zone label of one lumbar disc (26 … 30)."""
-    return DISC_ZONE_BASE + level.index
+def disc_zone_id(disc_index: int) -> int:
+    """Zone label of the subject's ``disc_index``-th disc, counted from the top (T10/T11 → 26 … L5/S1 → 33)."""
+    return DISC_ZONE_BASE + disc_index
+
+
+def upper_foramen_zone_id(disc_index: int, side: Side) -> int:
+    """Zone label of a foramen above the lumbar levels (at the ``disc_index``-th disc from the top: T10/T11,
+    T11/T12, T12/L1), boxed for the detector but not graded."""
+    return DISC_ZONE_BASE + N_DISCS + 2 * disc_index + (0 if side is Side.LEFT else 1)
 
 
 def zone_key(zone: int) -> tuple[Level, Region, Side]:
@@ -263,9 +270,16 @@ def _paint_zones(fine: LabelGrid, subject: Subject) -> LabelGrid:
             f_lo, f_hi = canal.foramen_box(upper, lower, sign)
             _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT),
                                zone_id(level, Region.NEURAL_FORAMEN, side))
+    for index, (upper, lower, disc) in enumerate(zip(subject.vertebrae[:-1], subject.vertebrae[1:], subject.discs,
+                                                     strict=True)):
         a = max(upper.half_width, lower.half_width) + 4
         _zone_where_labels(zones, fine, (-a, -40.0, disc.w_bottom - 2), (a, 40.0, disc.w_top + 2), DISC,
-                           disc_zone_id(level))
+                           disc_zone_id(index))
+        if disc.level is None:  # the foramina above L1/L2 look like the lumbar ones: boxed, not graded
+            for side, sign in spine.SIDES:
+                f_lo, f_hi = canal.foramen_box(upper, lower, sign)
+                _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT),
+                                   upper_foramen_zone_id(index, side))
     return zones
 
 

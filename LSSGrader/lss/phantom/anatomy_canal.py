@@ -183,12 +183,43 @@ def paint_roots(grid: LabelGrid, subject: Subject, upper: Vertebra, lower: Verte
 
         traversing = traversing_root_path(subject, lower, disc, sign, disc_bulge)
         r_trav = root_radius(subject, "traversing")
-        shift = displace(grid, traversing[1], r_trav, (u_axis, v_axis))
+        shift = _recess_shift(grid, traversing, r_trav, lower.posterior_wall)
         traversing[1] += shift
-        traversing[2] += shift * 0.5
+        traversing[2] += shift
         paths[f"traversing_{side.value}"] = traversing
         _paint_root(grid, traversing, r_trav)
     return paths
+
+
+def _recess_shift(grid: LabelGrid, path: np.ndarray, radius: float, wall: float,
+                  clearance: float = 0.6) -> np.ndarray:
+    """Anterior shift of the traversing root in its recess.
+
+    Probed at the disc mid-plane and 1.5 and 3 mm below it (where the superior articular process reaches
+    furthest forward): along a line from inside the disc backwards, the recess is the first run of soft
+    tissue between disc or bone in front and facet, ligament or lamina behind. The root keeps ``clearance``
+    from the back wall while there is room, else it lies against the front wall (and what overlaps it is
+    left hard: compressed). The deepest shift wins and applies all along the recess.
+    """
+    mid, below = path[1], path[2]
+    along = (below - mid) / np.linalg.norm(below - mid)
+    steps = np.arange(0.0, 24.0, grid.step / 2)
+    shift_v = 0.0
+    for distance in (0.0, 1.5, 3.0):
+        probe = mid + along * distance
+        v_line = wall - 3.0 + steps
+        labels = grid.sample(np.full_like(v_line, probe[0]), v_line, np.full_like(v_line, probe[2]), outside=DEFER)
+        hard = np.isin(labels, HARD)
+        soft_start = int(np.argmax(~hard))
+        if hard[soft_start]:
+            continue
+        back = hard[soft_start:]
+        front_v = v_line[soft_start]
+        back_v = v_line[soft_start + int(np.argmax(back))] if back.any() else v_line[-1]
+        centre = min(probe[1], back_v - radius - clearance)
+        centre = max(centre, front_v + radius)
+        shift_v = min(shift_v, centre - probe[1])
+    return np.array([0.0, shift_v, 0.0])
 
 
 def _paint_root(grid: LabelGrid, path: np.ndarray, radius: float) -> None:

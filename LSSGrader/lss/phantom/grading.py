@@ -8,9 +8,10 @@ All measurements read the fine label grid — the same voxels the images are sam
   Quantitative companion: a sac that has lost ≥ 60 % of its nominal area (the subject's uncompressed sac
   ellipse) is at least moderate, ≥ 80 % severe, whatever CSF is left around the roots.
 * Lateral recess (Bartynski & Lin, AJNR 2003), within 2.5 mm of the disc mid-plane: severe when the
-  traversing root's cross-section is under 60 % of its nominal area (compressed), moderate when it
-  touches bone, disc or ligament (at least 2 boundary voxels, median over the sections: contacted or
-  displaced), mild when the recess depth is under 80 % of the subject's nominal depth, else normal.
+  traversing root's cross-section is under 60 % of its nominal area (compressed), moderate when it is
+  displaced at least 1 mm from its nominal course or touches bone, disc or ligament (at least 2 boundary
+  voxels, median over the sections), mild when the recess depth is under 80 % of the subject's nominal
+  depth, else normal.
 * Neural foramen (Lee S et al., AJR 2010), on parasagittal sections through the foramen: severe when the
   exiting root's cross-section is under 60 % of nominal (collapsed) *and* its fat is obliterated in all
   four directions (Lee's grades are a hierarchy: grade 3 is grade 2's four-direction obliteration plus a
@@ -28,8 +29,8 @@ import numpy as np
 from scipy import ndimage
 
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.phantom.anatomy import Anatomy
-from lss.phantom.anatomy_canal import HARD, root_radius, sac_shape
+from lss.phantom.anatomy import Anatomy, disc_bulge
+from lss.phantom.anatomy_canal import HARD, root_radius, sac_shape, traversing_root_path
 from lss.phantom.anatomy_spine import SIDES
 from lss.phantom.tissues import Tissue
 
@@ -38,6 +39,7 @@ MODERATE_COMPRESSION = 0.6  # dural sac area lost relative to the subject's nomi
 SEVERE_COMPRESSION = 0.8
 RECESS_HALF_RANGE = 2.5  # mm either side of the disc mid-plane where the recess is graded
 CONTACT_VOXELS = 2  # root boundary voxels touching hard tissue (median over sections) that make a contact
+DISPLACED_MM = 1.0  # the traversing root moved this far from its nominal course is displaced
 NARROWED = 0.8  # recess depth below this fraction of the subject's nominal depth is narrowed
 COMPRESSED_AREA = 0.6
 FAT = (Tissue.FORAMINAL_FAT, Tissue.EPIDURAL_FAT)
@@ -135,16 +137,28 @@ def grade_lateral_recess(anatomy: Anatomy, level: Level, sign: float) -> tuple[G
         touching.append(int(np.sum(root & ndimage.binary_dilation(np.isin(section, HARD)))))
     depth, area_ratio = float(min(depths)), float(np.median(areas))
     contact = float(np.median(touching)) >= CONTACT_VOXELS
+    displacement = round(traversing_root_displacement(anatomy, level, sign), 2)  # graded as reported
     if area_ratio < COMPRESSED_AREA:
         grade = Grade.SEVERE
-    elif contact:
+    elif contact or displacement >= DISPLACED_MM:
         grade = Grade.MODERATE
     elif depth < NARROWED * lower.recess_depth:
         grade = Grade.MILD
     else:
         grade = Grade.NORMAL
     return grade, {"recess_depth_mm": round(depth, 2), "nominal_recess_depth_mm": round(lower.recess_depth, 2),
-                   "root_area_ratio": round(area_ratio, 3), "root_contact": float(contact)}
+                   "root_area_ratio": round(area_ratio, 3), "root_contact": float(contact),
+                   "root_displacement_mm": displacement}
+
+
+def traversing_root_displacement(anatomy: Anatomy, level: Level, sign: float) -> float:
+    """How far (mm) the traversing root lies from its nominal course at the disc mid-plane."""
+    subject = anatomy.subject
+    _, lower = subject.level_vertebrae(level)
+    disc = subject.disc(level)
+    nominal = traversing_root_path(subject, lower, disc, sign, 0.6 + disc_bulge(subject, disc))[1]
+    final = anatomy.root_paths[level][f"traversing_{'left' if sign > 0 else 'right'}"][1]
+    return float(np.linalg.norm(final - nominal))
 
 
 def _soft_run(line: np.ndarray) -> int:

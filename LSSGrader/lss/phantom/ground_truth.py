@@ -11,14 +11,17 @@ import numpy as np
 from lss.atomic import write_text_atomically
 from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
 from lss.model.geometry import StackGeometry
-from lss.model.vocabulary import Grade, Level, Plane
+from lss.model.vocabulary import Grade, Level, Plane, Side
 from lss.model.volume_io import write_volume
 from lss.phantom.acquisition import PlannedSeries
-from lss.phantom.anatomy import Anatomy, disc_zone_id, zone_id
+from lss.phantom.anatomy import Anatomy, disc_zone_id, upper_foramen_zone_id, zone_id
 from lss.phantom.render import SampledStack
 from lss.phantom.tissues import Tissue
 
 MIN_BOX_AREA_MM2 = 6.0
+# A region is boxed on a slice only where its section is at least this share of its largest section in the
+# stack: a radiologist boxes the foramen on the slices through it, not the sliver grazed by the last one.
+MIN_SHARE_OF_LARGEST_SECTION = 0.25
 BOX_MARGIN_PX = 1
 
 
@@ -34,14 +37,18 @@ def graded_series(series: PlannedSeries) -> Plane | None:
 
 def zone_boxes(sampled: SampledStack, geometry: StackGeometry, zone: int, series_uid: str,
                sop_uids: list[str]) -> list[Box]:
-    """Boxes around a zone on every slice of a stack where it covers at least MIN_BOX_AREA_MM2."""
+    """Boxes around a zone on every slice of a stack where it covers at least MIN_BOX_AREA_MM2 and at least
+    MIN_SHARE_OF_LARGEST_SECTION of its largest section."""
     row_spacing, col_spacing = geometry.pixel_spacing
-    min_pixels = max(4, int(np.ceil(MIN_BOX_AREA_MM2 / (row_spacing * col_spacing))))
+    inside = sampled.zones == zone
+    areas = inside.sum(axis=(1, 2))
+    min_pixels = max(4, int(np.ceil(MIN_BOX_AREA_MM2 / (row_spacing * col_spacing))),
+                     int(np.ceil(MIN_SHARE_OF_LARGEST_SECTION * areas.max())))
     boxes = []
     for k in range(geometry.n_slices):
-        rows, cols = np.nonzero(sampled.zones[k] == zone)
-        if rows.size < min_pixels:
+        if areas[k] < min_pixels:
             continue
+        rows, cols = np.nonzero(inside[k])
         col_min = max(0, int(cols.min()) - BOX_MARGIN_PX)
         row_min = max(0, int(rows.min()) - BOX_MARGIN_PX)
         col_max = min(geometry.columns, int(cols.max()) + 1 + BOX_MARGIN_PX)
@@ -69,17 +76,19 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
                 boxes += zone_boxes(sampled[series.series_number][stack_index], planned.geometry,
                                     zone_id(level, region, side), series_uid, sops[stack_index])
         findings.append(Finding(level, region, side, Grade(grade), boxes=boxes, measures=measures))
-    disc_boxes = []
+    disc_boxes, foramen_boxes = [], []
     for series in series_list:
         if not series.role.startswith("sag"):
             continue
         series_uid, sops = uids[series.series_number]
-        for level in Level:
-            for box in zone_boxes(sampled[series.series_number][0], series.stacks[0].geometry, disc_zone_id(level),
-                                  series_uid, sops[0]):
-                disc_boxes.append({"level": level.value, "series_uid": box.series_uid,
-                                   "sop_instance_uid": box.sop_instance_uid, "slice_index": box.slice_index,
-                                   "box": [box.col_min, box.row_min, box.col_max, box.row_max]})
+        stack = sampled[series.series_number][0], series.stacks[0].geometry
+        for index, disc in enumerate(anatomy.subject.discs):  # every disc in view, thoracic ones too
+            disc_boxes += [_ungraded(box, disc.name) for box in zone_boxes(*stack, disc_zone_id(index), series_uid,
+                                                                          sops[0])]
+            if disc.level is None and graded_series(series) is Plane.SAGITTAL:
+                for side in (Side.LEFT, Side.RIGHT):
+                    foramen_boxes += [_ungraded(box, disc.name, side) for box in
+                                      zone_boxes(*stack, upper_foramen_zone_id(index, side), series_uid, sops[0])]
     discs = []
     for level in Level:
         centre, normal = anatomy.disc_centre_lps(level)
@@ -89,7 +98,14 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
                for s in series_list]
     return StudyFindings(study_uid=study_uid, kind=FindingsKind.GROUND_TRUTH, findings=findings, discs=discs,
                          series=records, patient_id=patient_id, source=source,
-                         extra={**extra, "disc_boxes": disc_boxes})
+                         extra={**extra, "disc_boxes": disc_boxes, "foramen_boxes": foramen_boxes})
+
+
+def _ungraded(box: Box, level: str, side: Side | None = None) -> dict:
+    """An ``extra`` box entry (a disc, or a foramen above the lumbar levels): where it is, no grade."""
+    entry = {"level": level, "series_uid": box.series_uid, "sop_instance_uid": box.sop_instance_uid,
+             "slice_index": box.slice_index, "box": [box.col_min, box.row_min, box.col_max, box.row_max]}
+    return entry if side is None else {**entry, "side": side.value}
 
 
 def write_label_map(labels: np.ndarray, geometry: StackGeometry, path: Path) -> None:

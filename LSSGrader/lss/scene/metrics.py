@@ -38,7 +38,7 @@ def metric_rows(metrics: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def add_metricsadd_string_table(scene, metrics: dict[str, Any], name: str = "LSS evaluation"):
+def add_metrics_table(scene, metrics: dict[str, Any], name: str = "LSS evaluation"):
     """The agreement table of an evaluation."""
     return add_string_table(scene, name, METRIC_COLUMNS, metric_rows(metrics), "evaluation")
 
@@ -49,6 +49,6 @@ def add_confusion_tables(scene, metrics: dict[str, Any], prefix: str = "LSS conf
     for region, name in REGION_ROWS:
         matrix = metrics["grading"][region]["confusion_4"]
         rows = [[GRADE_NAMES[r], *(str(v) for v in values)] for r, values in enumerate(matrix)]
-        tables.append(add_string_table(scene, f"{prefix} {name}", ("reference \\ prediction", *GRADE_NAMES), rows,
-                             "confusion"))
+        tables.append(add_string_table(scene, f"{prefix} {name}", ("reference \\ prediction", *GRADE_NAMES),
+                                       rows, "confusion"))
     return tables

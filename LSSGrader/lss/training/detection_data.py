@@ -32,6 +32,7 @@ class DetectionImage:
     study_uid: str
     stack_key: tuple[str, int]
     slice_index: int
+    graded: np.ndarray | None = None  # (n,) bool: the box carries a grade (not a disc or a look-alike above L1)
 
     def tensor(self) -> torch.Tensor:
         """The image as a (1, H, W) float tensor in [0, 1.5]."""
@@ -83,5 +84,6 @@ def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[Det
             boxes = np.array([view.box_to_view(box.box) for box in on_slice], dtype=np.float32).reshape(-1, 4) * factor
             labels = np.array([class_names.index(box.detector_class) + 1 for box in on_slice], dtype=np.int64)
             image = np.clip(resized[index, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
-            images.append(DetectionImage(image, boxes, labels, study.study_uid, stack.key, index))
+            graded = np.array([bool(box.grades) for box in on_slice], dtype=bool)
+            images.append(DetectionImage(image, boxes, labels, study.study_uid, stack.key, index, graded))
     return images

@@ -9,6 +9,7 @@ attached to the stack with the same geometry, for the segmenter.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -21,12 +22,13 @@ from lss.dicom.model import DicomReadError
 from lss.dicom.reader import read_study
 from lss.model.findings import Box, FindingsKind, StudyFindings
 from lss.model.findings_io import FindingsFileError, read_findings
-from lss.model.vocabulary import Grade, Level, Side
+from lss.model.vocabulary import Grade, Level, Region, Side
 from lss.training.annotations import AnnotatedStack, AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.study_stacks import annotated_stacks, sop_locations
 
 FINDINGS_FILE_NAMES = ("ground_truth.json", "annotation.json", "findings.json")
 GEOMETRY_TOLERANCE_MM = 0.05
+DISC_NAME = re.compile(r"[TL]\d{1,2}/[TLS]\d{1,2}")  # a disc between two named vertebrae: 'T12/L1'
 
 
 def study_folders(root: Path) -> list[Path]:
@@ -83,7 +85,9 @@ def _import_folder(folder: Path, report: ImportReport) -> AnnotatedStudy | None:
 
 def boxes_from_findings(findings: StudyFindings, stacks: list[AnnotatedStack], path: Path,
                         report: ImportReport) -> list[BoxAnnotation]:
-    """Every finding box (graded) and phantom disc box (``extra.disc_boxes``), located by SOPInstanceUID."""
+    """Every finding box (graded), phantom disc box (``extra.disc_boxes``: every disc in view, thoracic ones
+    too) and ungraded phantom foramen box above the lumbar levels (``extra.foramen_boxes``), located by
+    SOPInstanceUID."""
     where = sop_locations(stacks)
     boxes = []
     for f_index, finding in enumerate(findings.findings):
@@ -92,24 +96,46 @@ def boxes_from_findings(findings: StudyFindings, stacks: list[AnnotatedStack], p
             if located is not None:
                 boxes.append(BoxAnnotation(located[0], located[1], box.pixel_box, finding.region, finding.side,
                                            finding.level, frozenset({Grade(finding.grade)})))
-    for d_index, disc in enumerate(findings.extra.get("disc_boxes", [])):
-        name = f"{path}: extra.disc_boxes[{d_index}]"
-        try:
-            location = where.get(str(disc["sop_instance_uid"]))
-            level = Level(disc["level"])
-            col_min, row_min, col_max, row_max = (float(v) for v in disc["box"])
-        except (KeyError, ValueError, TypeError) as error:
-            report.refuse(name, f"malformed disc box ({error})")
-            continue
-        if location is None:
-            report.refuse(name, f"image {disc['sop_instance_uid']} is not in the study's DICOM")
-            continue
-        if col_max <= col_min or row_max <= row_min:
-            report.refuse(name, "empty box")
-            continue
-        boxes.append(BoxAnnotation(location[0], location[1], (col_min, row_min, col_max, row_max), None, Side.NONE,
-                                   level))
+    for kind, region in (("disc_boxes", None), ("foramen_boxes", Region.NEURAL_FORAMEN)):
+        for index, entry in enumerate(findings.extra.get(kind, [])):
+            box = _ungraded_box(entry, region, where, f"{path}: extra.{kind}[{index}]", report)
+            if box is not None:
+                boxes.append(box)
     return boxes
+
+
+def _ungraded_box(entry: dict, region: Region | None, where: dict, name: str,
+                  report: ImportReport) -> BoxAnnotation | None:
+    """One ``extra`` box without a grade — a disc (``region`` None) or a foramen above the lumbar levels — or
+    None after refusing it by name."""
+    what = "disc" if region is None else region.label
+    try:
+        location = where.get(str(entry["sop_instance_uid"]))
+        level = disc_level(entry["level"])
+        side = Side(entry["side"]) if region is not None else Side.NONE
+        col_min, row_min, col_max, row_max = (float(v) for v in entry["box"])
+    except (KeyError, ValueError, TypeError) as error:
+        report.refuse(name, f"malformed {what} box ({error})")
+        return None
+    if location is None:
+        report.refuse(name, f"image {entry['sop_instance_uid']} is not in the study's DICOM")
+        return None
+    if col_max <= col_min or row_max <= row_min:
+        report.refuse(name, "empty box")
+        return None
+    return BoxAnnotation(location[0], location[1], (col_min, row_min, col_max, row_max), region, side, level)
+
+
+def disc_level(name: object) -> Level | None:
+    """The lumbar level of a disc box's ``level`` ("L4/L5"), or None for a disc above the lumbar spine
+    ("T12/L1", "T11/T12", …: boxed too, so the detector learns every disc, not only the lumbar ones)."""
+    if not isinstance(name, str):
+        raise TypeError(f"disc level {name!r} is not a string")
+    if name in {level.value for level in Level}:
+        return Level(name)
+    if DISC_NAME.fullmatch(name) is None:
+        raise ValueError(f"unknown disc {name!r} (expected e.g. 'L4/L5' or 'T12/L1')")
+    return None
 
 
 def _locate(box: Box, where: dict, name: str, report: ImportReport) -> tuple[tuple[str, int], int] | None:
