@@ -189,7 +189,7 @@ def build_anatomy(subject: Subject) -> Anatomy:
         canal.paint_foramen_fat(fine, upper, lower)
     root_paths = {}
     for upper, lower, disc in pairs:
-        paths = canal.paint_roots(fine, subject, upper, lower, disc, 0.6 + disc_bulge(subject, disc))
+        paths = canal.paint_roots(fine, subject, upper, lower, disc, root_disc_margin(subject, disc))
         if disc.level is not None:
             root_paths[disc.level] = paths
     canal.paint_cauda_equina(fine, subject)
@@ -203,6 +203,12 @@ def build_anatomy(subject: Subject) -> Anatomy:
     bowel = soft.build_bowel(subject, body, (w_low, w_high), np.random.default_rng([subject.seed, 2]))
     texture = TextureGrid.random(fine, np.random.default_rng([subject.seed, 3]))
     return Anatomy(subject, curve, table, pose, fine, body, zones, root_paths, bowel, texture)
+
+
+def root_disc_margin(subject: Subject, disc) -> float:
+    """How far (mm) the disc's posterior margin lies behind the vertebral bodies where the roots pass it: the
+    annulus's own 0.6 mm plus the disc's bulge."""
+    return 0.6 + disc_bulge(subject, disc)
 
 
 def disc_bulge(subject: Subject, disc) -> float:
@@ -267,9 +273,7 @@ def _paint_zones(fine: LabelGrid, subject: Subject) -> LabelGrid:
             v_lo, v_hi = lower.posterior_wall - 1.0, lower.posterior_wall + lower.recess_depth + 2.0
             _zone_where_labels(zones, fine, (u_lo, v_lo, w_lo), (u_hi, v_hi, w_hi), RECESS_CONTENTS,
                                zone_id(level, Region.LATERAL_RECESS, side))
-            f_lo, f_hi = canal.foramen_box(upper, lower, sign)
-            _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT),
-                               zone_id(level, Region.NEURAL_FORAMEN, side))
+            _paint_foramen_zone(zones, fine, upper, lower, sign, zone_id(level, Region.NEURAL_FORAMEN, side))
     for index, (upper, lower, disc) in enumerate(zip(subject.vertebrae[:-1], subject.vertebrae[1:], subject.discs,
                                                      strict=True)):
         a = max(upper.half_width, lower.half_width) + 4
@@ -277,10 +281,14 @@ def _paint_zones(fine: LabelGrid, subject: Subject) -> LabelGrid:
                            disc_zone_id(index))
         if disc.level is None:  # the foramina above L1/L2 look like the lumbar ones: boxed, not graded
             for side, sign in spine.SIDES:
-                f_lo, f_hi = canal.foramen_box(upper, lower, sign)
-                _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT),
-                                   upper_foramen_zone_id(index, side))
+                _paint_foramen_zone(zones, fine, upper, lower, sign, upper_foramen_zone_id(index, side))
     return zones
+
+
+def _paint_foramen_zone(zones: LabelGrid, fine: LabelGrid, upper, lower, sign: float, zone: int) -> None:
+    """Mark a foramen's fat and root (between ``upper`` and ``lower`` on one side) as ``zone``."""
+    f_lo, f_hi = canal.foramen_box(upper, lower, sign)
+    _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT), zone)
 
 
 def _zone_where_labels(zones: LabelGrid, fine: LabelGrid, lo, hi, labels: tuple[int, ...], zone: int) -> None:

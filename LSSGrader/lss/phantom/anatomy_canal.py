@@ -203,11 +203,10 @@ def _recess_shift(grid: LabelGrid, path: np.ndarray, radius: float, wall: float,
     """
     mid, below = path[1], path[2]
     along = (below - mid) / np.linalg.norm(below - mid)
-    steps = np.arange(0.0, 24.0, grid.step / 2)
+    v_line = wall - 3.0 + np.arange(0.0, 24.0, grid.step / 2)
     shift_v = 0.0
     for distance in (0.0, 1.5, 3.0):
         probe = mid + along * distance
-        v_line = wall - 3.0 + steps
         labels = grid.sample(np.full_like(v_line, probe[0]), v_line, np.full_like(v_line, probe[2]), outside=DEFER)
         hard = np.isin(labels, HARD)
         soft_start = int(np.argmax(~hard))

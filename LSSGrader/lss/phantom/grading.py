@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.phantom.anatomy import Anatomy, disc_bulge
+from lss.phantom.anatomy import Anatomy, root_disc_margin
 from lss.phantom.anatomy_canal import HARD, root_radius, sac_shape, traversing_root_path
 from lss.phantom.anatomy_spine import SIDES
 from lss.phantom.tissues import Tissue
@@ -156,7 +156,7 @@ def traversing_root_displacement(anatomy: Anatomy, level: Level, sign: float) ->
     subject = anatomy.subject
     _, lower = subject.level_vertebrae(level)
     disc = subject.disc(level)
-    nominal = traversing_root_path(subject, lower, disc, sign, 0.6 + disc_bulge(subject, disc))[1]
+    nominal = traversing_root_path(subject, lower, disc, sign, root_disc_margin(subject, disc))[1]
     final = anatomy.root_paths[level][f"traversing_{'left' if sign > 0 else 'right'}"][1]
     return float(np.linalg.norm(final - nominal))
 

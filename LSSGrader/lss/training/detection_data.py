@@ -32,7 +32,7 @@ class DetectionImage:
     study_uid: str
     stack_key: tuple[str, int]
     slice_index: int
-    graded: np.ndarray | None = None  # (n,) bool: the box carries a grade (not a disc or a look-alike above L1)
+    graded: np.ndarray  # (n,) bool: the box carries a grade (not a disc or a look-alike above L1)
 
     def tensor(self) -> torch.Tensor:
         """The image as a (1, H, W) float tensor in [0, 1.5]."""

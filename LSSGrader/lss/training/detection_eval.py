@@ -54,8 +54,7 @@ def detection_scores(model: FasterRCNN, images: Sequence[DetectionImage], class_
             boxes, labels, scores = keep_best(output["boxes"].cpu(), output["labels"].cpu(), output["scores"].cpu(),
                                               class_names)
             reference_boxes, reference_labels = torch.from_numpy(image.boxes), torch.from_numpy(image.labels)
-            graded = (torch.from_numpy(image.graded) if image.graded is not None
-                      else torch.ones(len(reference_labels), dtype=torch.bool))
+            graded = torch.from_numpy(image.graded)
             for label, name in enumerate(class_names, start=1):
                 in_class = reference_labels == label
                 mine = labels == label
