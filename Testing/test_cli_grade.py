@@ -46,6 +46,10 @@ def test_run_record_names_the_bundle_versions_and_stages(outputs):
     assert set(record["timings_s"]) == {"read", "sagittal_detection", "axial_detection", "grading", "anatomy",
                                         "explain"}
     assert record["options"]["heatmaps"] == "abnormal"
+    explained = record["integrated_gradients"]
+    assert set(explained) == {"crops", "steps", "refined_crops", "steps_max", "completeness_error_median",
+                              "completeness_error_max"}
+    assert explained["steps"] == 50 and 0 <= explained["refined_crops"] <= explained["crops"]
 
 
 def test_report_has_the_level_table_and_an_impression(outputs):

@@ -110,6 +110,7 @@ def test_integrated_gradients_are_complete(graded):
     assert len(meaningful) >= 10
     errors = [e.relative_error for e in meaningful]
     assert max(errors) < 0.1, sorted(errors)[-3:]
+    assert all(e.steps >= GradingOptions().ig_steps for e in graded.explained)
 
 
 def test_heatmap_volumes_have_the_source_series_geometry(graded, demo_study):

@@ -131,11 +131,11 @@ def canal_grade(m: dict[str, float]) -> Grade:
 
 
 def recess_grade(m: dict[str, float]) -> Grade:
-    """Severe: root area < 60 % of nominal; moderate: root contacted or displaced ≥ 1 mm; mild: depth < 80 % of
+    """Severe: root area < 60 % of nominal; moderate: root contacted or displaced ≥ 1.5 mm; mild: depth < 80 % of
     nominal."""
     if m["root_area_ratio"] < 0.6:
         return Grade.SEVERE
-    if m["root_contact"] or m["root_displacement_mm"] >= 1.0:
+    if m["root_contact"] or m["root_displacement_mm"] >= 1.5:
         return Grade.MODERATE
     if m["recess_depth_mm"] < 0.8 * m["nominal_recess_depth_mm"]:
         return Grade.MILD
@@ -157,9 +157,10 @@ CRITERIA = {CANAL: canal_grade, RECESS: recess_grade, FORAMEN: foramen_grade}
 def test_the_criteria_thresholds_are_those_documented():
     assert grading.OBLITERATED_MM == 0.75 and grading.COMPRESSED_AREA == 0.6
     assert grading.MODERATE_COMPRESSION == 0.6 and grading.SEVERE_COMPRESSION == 0.8
+    assert grading.DISPLACED_MM == 1.5
     doc = " ".join(grading.__doc__.split())
     for phrase in ("under 10 %", "under 35 %", "thinner than 1 mm", "under 60 %", "under 80 %", "0.75 mm",
-                   "all four directions", "≥ 60 %", "≥ 80 %"):
+                   "at least 1.5 mm", "all four directions", "≥ 60 %", "≥ 80 %"):
         assert phrase in doc, f"criteria changed: '{phrase}' no longer in lss.phantom.grading's docstring"
 
 

@@ -112,7 +112,31 @@ def test_integrated_gradients_of_a_linear_grader_are_exact():
     result = integrated_gradients([Linear(), Linear()], crops, torch.tensor([0, 2, 3]), steps=64)
     assert result.maps.shape == (3, 4, 4)
     assert torch.allclose(result.maps.sum(dim=(1, 2)), result.difference, atol=1e-3)
-    assert float(result.relative_error.max()) < 0.01
+    assert float(result.relative_error.max()) < 0.01 and result.steps.tolist() == [64, 64, 64]
+
+
+class SharpGrader(torch.nn.Module):
+    """Its grade-0 probability jumps from 0 to 1 halfway along the path from black to a bright crop: an
+    integral that a few steps get badly wrong."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        jump = 40.0 * (x.flatten(1).mean(dim=1, keepdim=True) - 0.5) + self.anchor
+        return torch.cat([jump, torch.zeros_like(jump).expand(-1, 3)], dim=1)
+
+
+def test_integrated_gradients_refine_the_crops_that_need_more_steps():
+    crops = torch.cat([torch.full((1, 1, 4, 4), 1.0), torch.full((1, 1, 4, 4), 0.2)])
+    targets = torch.tensor([0, 0])
+    fixed = integrated_gradients([SharpGrader()], crops, targets, steps=4, max_steps=4)
+    assert float(fixed.relative_error[0]) > 0.2  # 4 steps miss the jump
+    refined = integrated_gradients([SharpGrader()], crops, targets, steps=4)
+    assert float(refined.relative_error[0]) < 0.05 and 4 < int(refined.steps[0]) <= 32
+    assert int(refined.steps[1]) == 4  # the dim crop never crosses the jump: no extra steps spent on it
+    assert torch.allclose(refined.maps[1], fixed.maps[1])
 
 
 def test_impression_lists_moderate_and_severe_by_level_worst_first():

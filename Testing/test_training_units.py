@@ -82,7 +82,7 @@ def test_presets_and_member_layout():
     assert demo.members == 9 and demo.n_splits == 3
     assert [demo.member_split(k) for k in (0, 1, 2, 3, 8)] == [(0, 0), (1, 0), (2, 0), (0, 1), (2, 2)]
     assert preset("paper").detector_config(Plane.AXIAL).backbone == "paper"
-    assert demo.grader_training_for(Region.LATERAL_RECESS).epochs == 18
+    assert demo.grader_training_for(Region.LATERAL_RECESS).epochs == 16
     assert demo.grader_training_for(Region.NEURAL_FORAMEN).epochs == demo.grader_training.epochs
     assert preset("demo", grader_epochs=3).grader_training_for(Region.CENTRAL_CANAL).epochs == 3
     single = preset("fast", members=1)

@@ -33,7 +33,7 @@ from lss.phantom.profiles import Profile, choose_profile
 from lss.phantom.render import Contrast, SampledStack, render_series, sample_stack
 from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_INTENTS, Subject, sample_subject
 
-PHANTOM_VERSION = "4"  # bump whenever the same seed would produce different studies
+PHANTOM_VERSION = "5"  # bump whenever the same seed would produce different studies
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ class GradingOptions:
 
     device: str = "auto"
     heatmaps: str = "abnormal"  # abnormal (moderate or severe) | all | none
-    ig_steps: int = 50  # Captum's default; 32 left one crop of the demo model 11 % short of completeness
+    ig_steps: int = 50  # Captum's default; crops short of completeness get more (lss.explain)
     min_score: float = 0.3
     max_slice_offset: float | None = None  # None: the bundle's training setting
 
@@ -40,13 +40,15 @@ class GradingOptions:
 @dataclass
 class Explained:
     """One explained crop: its slice grade, the grade explained, attributions (S, S), and completeness: the
-    explained probability difference F(crop) − F(black) and Captum's error relative to it."""
+    explained probability difference F(crop) − F(black), Captum's error relative to it and the integration
+    steps it took."""
 
     slice_grade: SliceGrade
     target: int
     attribution: np.ndarray
     difference: float
     relative_error: float
+    steps: int
 
 
 @dataclass

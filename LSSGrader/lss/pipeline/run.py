@@ -216,12 +216,13 @@ def _explain(result: GradingResult, bundle: ModelBundle, options: GradingOptions
         for k, grade in enumerate(mine):
             error = float(attributions.relative_error[k])
             result.explained.append(Explained(grade, int(targets[k]), attributions.maps[k].numpy(),
-                                              float(attributions.difference[k]), error))
+                                              float(attributions.difference[k]), error, int(attributions.steps[k])))
             stack = grade.detection.stack
             volume = heat.setdefault(stack.key, (stack, np.zeros(stack.scaled.shape, np.float32)))[1]
             paste_attribution(volume[grade.detection.slice_index], attributions.maps[k].numpy(),
                               grade.detection.box_view, config.box_enlargement, grade.mirrored)
-        log.info("Integrated Gradients, %s: %d crops, completeness error median %.3f, max %.3f", region.value,
-                 len(mine), float(attributions.relative_error.median()), float(attributions.relative_error.max()))
+        log.info("Integrated Gradients, %s: %d crops, completeness error median %.3f, max %.3f, steps up to %d",
+                 region.value, len(mine), float(attributions.relative_error.median()),
+                 float(attributions.relative_error.max()), int(attributions.steps.max()))
         control.report("explain", index + 1, len(Region))
     result.heatmaps = {key: (stack, stack.view.view_to_image(volume)) for key, (stack, volume) in heat.items()}

@@ -91,6 +91,8 @@ def run_record(result: GradingResult, bundle_folder: Path, bundle_description: d
         "options": asdict(options),
         "timings_s": result.timings,
         "integrated_gradients": {"crops": len(errors), "steps": options.ig_steps,
+                                 "refined_crops": sum(e.steps > options.ig_steps for e in result.explained),
+                                 "steps_max": max((e.steps for e in result.explained), default=None),
                                  "completeness_error_median": float(np.median(errors)) if errors else None,
                                  "completeness_error_max": float(np.max(errors)) if errors else None},
         "findings": len(result.summary),

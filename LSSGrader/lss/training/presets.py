@@ -2,7 +2,7 @@
 
 | preset | detector backbone, image size | grader crop | members | epochs (detector / grader) |
 |---|---|---|---|---|
-| demo  | RegNetX-400MF-FPN (≈ 1.2 M), 320 px | 64 px  | 9 (3 splits × 3 runs) | 5 × 600 images / 10-18 × 500 crops |
+| demo  | RegNetX-400MF-FPN (≈ 1.2 M), 320 px | 64 px  | 9 (3 splits × 3 runs) | 5 × 600 images / 8-16 × 500 crops |
 | fast  | RegNetX-400MF-FPN, 320 px           | 64 px  | 3 (3 splits × 1 run)  | 3 × 300 images / 8 × 300 crops |
 | paper | ResNet101-FPN (≈ 60 M), 600–1024 px | 150 px | 9 (3 splits × 3 runs) | 20 / 60 (all data each epoch) |
 
@@ -10,7 +10,7 @@
 classes by the square root of their inverse frequency (``paper``: the full inverse frequency, as the
 reference), and train and test the graders on the slices within one slice of the middle of each level's
 run (the disc lies there). ``demo`` also validates its detectors on a fixed subset of 200 images and gives
-each region type its own grader epochs (canal 10, which it learns fastest; recess 18; foramen 14): this
+each region type its own grader epochs (canal 8, which it learns fastest; recess 16; foramen 14): this
 keeps a run on 120 phantom studies under 30 minutes on 2 CPU cores.
 """
 
@@ -74,7 +74,7 @@ def preset(name: str, members: int | None = None, detector_epochs: int | None = 
     if name == "demo":
         plan = TrainingPlan("demo", detector_training=DetectorTraining(epochs=5, images_per_epoch=600,
                                                                        validation_images=200),
-                            grader_epochs_by_region={"central_canal": 10, "lateral_recess": 18},
+                            grader_epochs_by_region={"central_canal": 8, "lateral_recess": 16},
                             grader_training=GraderTraining(epochs=14, patience=6, samples_per_epoch=500,
                                                            class_weight_power=0.5, max_slice_offset=1.0),
                             segmenter_epochs=4)
