@@ -46,7 +46,8 @@ class EnsembleProbability(nn.Module):
 
 @dataclass
 class Attributions:
-    """Per crop: attribution maps (N, S, S), completeness error and the explained probability difference."""
+    """Per crop: attribution maps (N, S, S), completeness error, the explained probability difference and the
+    integration steps it took."""
 
     maps: torch.Tensor
     delta: torch.Tensor  # (N,) attributions' sum minus (F(crop) − F(black))
