@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 UNTRAINED_MIN_SCORE = 0.05
@@ -70,7 +71,9 @@ def worker(configuration: str, study_folder: Path, runs: int, threads: int, pape
         trained = paper_bundle is not None
         bundle = load_bundle(paper_bundle) if trained else paper_bundle_untrained(bundle)
     study = assign_roles(read_study(study_folder))
-    options = GradingOptions(device="cpu", heatmaps="abnormal", min_score=0.3 if trained else UNTRAINED_MIN_SCORE)
+    options = GradingOptions(device="cpu", heatmaps="abnormal")
+    if not trained:
+        options = replace(options, min_score=UNTRAINED_MIN_SCORE)
     grade_study(study, bundle, options)  # warm-up
     totals, stages, result = [], {name: [] for name in STAGES}, None
     for _ in range(runs):

@@ -161,8 +161,14 @@ def traversing_root_displacement(anatomy: Anatomy, level: Level, sign: float) ->
     _, lower = subject.level_vertebrae(level)
     disc = subject.disc(level)
     nominal = traversing_root_path(subject, lower, disc, sign, root_disc_margin(subject, disc))[1]
-    final = anatomy.root_paths[level][f"traversing_{'left' if sign > 0 else 'right'}"][1]
+    final = _root_path(anatomy, level, "traversing", sign)[1]
     return float(np.linalg.norm(final - nominal))
+
+
+def _root_path(anatomy: Anatomy, level: Level, kind: str, sign: float) -> np.ndarray:
+    """The painted path of a level's ``kind`` ("exiting" or "traversing") root on the side of ``sign``."""
+    side = next(side for side, side_sign in SIDES if side_sign == sign)
+    return anatomy.root_paths[level][f"{kind}_{side.value}"]
 
 
 def _soft_run(line: np.ndarray) -> int:
@@ -189,7 +195,7 @@ def grade_neural_foramen(anatomy: Anatomy, level: Level, sign: float) -> tuple[G
     w_sel = np.nonzero((w_axis >= lower.pedicle_centre_w + lower.pedicle_half_height - 1.0)
                        & (w_axis <= upper.pedicle_centre_w - upper.pedicle_half_height + 1.0))[0]
     nominal_area = np.pi * root_radius(subject, "exiting") ** 2
-    path = anatomy.root_paths[level][f"exiting_{'left' if sign > 0 else 'right'}"]
+    path = _root_path(anatomy, level, "exiting", sign)
     grades, sections = [], []
     for fraction in (0.3, 0.5, 0.7):
         u = sign * (upper.canal_half_width + fraction * upper.pedicle_width)
