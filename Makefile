@@ -2,6 +2,7 @@
 #   make test    run the pytest suite        make demo    grade the synthetic demo study
 #   make lint    ruff over the sources       make bench   benchmarks (if present)
 #   make venv    (re)install the environment make clean   remove generated files
+#   make cmake-sync / requirements-sync   regenerate the module CMake lists / the module's requirements.txt
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 INSTALLED_STAMP := $(VENV)/.installed
 DEMO_DIR := demo_output
 
-.PHONY: venv test lint demo demo-model bench clean cmake-sync
+.PHONY: venv test lint demo demo-model bench clean cmake-sync requirements-sync
 
 venv: $(INSTALLED_STAMP)
 
@@ -57,6 +58,10 @@ bench: venv
 
 cmake-sync:
 	$(PYTHON) tools/sync_cmake_lists.py
+
+# LSSGrader/Resources/requirements.txt (what the Slicer module pip-installs) from pyproject.toml.
+requirements-sync:
+	$(PYTHON) tools/sync_requirements.py
 
 clean:
 	rm -rf $(DEMO_DIR) $(DEMO_MODEL_DATA) .pytest_cache .ruff_cache build

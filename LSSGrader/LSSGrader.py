@@ -1,22 +1,22 @@
 """LSS Grader: detection and grading of lumbar spinal stenosis on MRI, inside 3D Slicer.
 
-This file holds only the Slicer side (module description, parameter node, widget, thin logic, self-test).
-All computation lives in the bundled `lss` engine package next to this file, which runs without Qt: the
-pipeline (`lss.pipeline`), the outputs (`lss.report`) and the MRML adaptor (`lss.scene`). torch, torchvision
-and captum are imported lazily, inside the engine, never at the top of this module.
+This file holds only the Slicer side: module description, parameter node, a thin Qt widget, a thin logic and
+the self-test. The widget's decisions live in LSSGraderLib.grading_panel (Qt-free, tested with fakes); the
+logic calls the engine's one grade entry (lss.entry.grade.run_grading) and shows its outcome with
+lss.scene.results.show_results. torch, torchvision and captum are imported lazily, inside the engine.
 """
 
-import importlib.util
 import os
-import sys
 import tempfile
+from pathlib import Path
+from typing import Annotated
 
 import qt
 import slicer
-from slicer import vtkMRMLScalarVolumeNode
+from slicer import vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -25,19 +25,13 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
-# import name -> pip requirement of what the engine needs besides torch (installed through PyTorchUtils)
-ENGINE_PACKAGES = {
-    "torchvision": "torchvision",
-    "captum": "captum",
-    "pydicom": "pydicom",
-    "safetensors": "safetensors",
-    "monai": "monai",
-    "tqdm": "tqdm",
-    "scipy": "scipy",
-    "SimpleITK": "SimpleITK",
-    "PIL": "pillow",
-}
-GRADES = ("normal", "mild", "moderate", "severe")
+from lss.entry.choices import DEVICE_CHOICES, HEATMAP_CHOICES
+from LSSGraderLib import engine, inputs
+from LSSGraderLib.engine_logic import EngineLogicMixin
+from LSSGraderLib.grading_panel import GRADES, GradingPanel
+from LSSGraderLib.protocols import Controls, GradingLogic, ProgressCallback
+from LSSGraderLib.results import GradingInScene, exportOutputs
+from LSSGraderLib.run_view import RunViewMixin
 
 #
 # LSSGrader
@@ -74,20 +68,28 @@ class LSSGrader(ScriptedLoadableModule):
 
 @parameterNodeWrapper
 class LSSGraderParameterNode:
-    """Inputs of the grader, saved with the scene.
+    """Inputs, settings and the last run of the grader, saved with the scene.
 
-    axialT2Volume - an already loaded axial T2 series (used when no DICOM study is chosen).
-    sagittalT1Volume - an already loaded sagittal T1 series (idem).
+    studyUID - the chosen DICOM database study; empty means the loaded volumes below.
+    axialT2Volume, sagittalT1Volume - already loaded series (used when no study is chosen).
     modelFolder - the model bundle folder; empty means the bundled demo model.
     heatmaps - which findings get Integrated Gradients heatmaps: abnormal, all or none.
     device - auto, cpu or cuda.
+    lastStudyUID, lastOutputFolder, lastImpression - the last run: its study, output files and impression.
+    resultsTable, heatmapVolume - the last run's results table and first heatmap.
     """
 
+    studyUID: str = ""
     axialT2Volume: vtkMRMLScalarVolumeNode
     sagittalT1Volume: vtkMRMLScalarVolumeNode
     modelFolder: str = ""
-    heatmaps: str = "abnormal"
-    device: str = "auto"
+    heatmaps: Annotated[str, Choice(HEATMAP_CHOICES)] = "abnormal"
+    device: Annotated[str, Choice(DEVICE_CHOICES)] = "auto"
+    lastStudyUID: str = ""
+    lastOutputFolder: str = ""
+    lastImpression: str = ""
+    resultsTable: vtkMRMLTableNode
+    heatmapVolume: vtkMRMLScalarVolumeNode
 
 
 #
@@ -95,17 +97,16 @@ class LSSGraderParameterNode:
 #
 
 
-class LSSGraderWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    """Module panel: inputs, Detect & Grade with progress and Cancel, and the results panel."""
+class LSSGraderWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, RunViewMixin):
+    """Qt skin of the grader panel: connects the .ui to GradingPanel and shows what it decides."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, logic: GradingLogic | None = None) -> None:
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
-        self.logic = None
+        self.logic = logic
+        self.panel = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._cancelRequested = False
-        self._run = None  # (study UID, output folder, scene results) of the last run
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -113,31 +114,57 @@ class LSSGraderWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = LSSGraderLogic()
+        self.logic = self.logic or LSSGraderLogic()
+        self.panel = GradingPanel(self.logic, self)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
-        self.ui.refreshStudiesButton.connect("clicked(bool)", self.onRefreshStudies)
-        self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
-        self.ui.cancelButton.connect("clicked(bool)", self.onCancelButton)
-        self.ui.checkEngineButton.connect("clicked(bool)", self.onCheckEngineButton)
-        self.ui.resultsTableView.connect("selectionChanged()", self.onTableSelection)
-        for checkBox in self.gradeCheckBoxes():
-            checkBox.connect("toggled(bool)", self.onGradeFilter)
-        self.ui.heatmapCheckBox.connect("toggled(bool)", self.onHeatmapDisplay)
-        self.ui.heatmapOpacitySlider.connect("valueChanged(double)", self.onHeatmapDisplay)
-        self.ui.saveCorrectionsButton.connect("clicked(bool)", self.onSaveCorrections)
-        self.ui.exportButton.connect("clicked(bool)", self.onExport)
-        self.ui.saveSceneButton.connect("clicked(bool)", self.onSaveScene)
+        panel, ui = self.panel, self.ui
+        connect = self.connectAction
+        connect(ui.refreshStudiesButton, "clicked(bool)", _("Reading the DICOM database failed."),
+                panel.onRefreshStudies, waitCursor=True)
+        connect(ui.studyComboBox, "currentIndexChanged(int)", _("Choosing the study failed."),
+                lambda: panel.onStudyChosen(ui.studyComboBox.currentData or ""))
+        connect(ui.applyButton, "clicked(bool)", _("Detect & Grade failed."), panel.onApply, waitCursor=True)
+        connect(ui.cancelButton, "clicked(bool)", _("Cancelling failed."), panel.onCancel)
+        connect(ui.checkEngineButton, "clicked(bool)", _("Failed to load the LSS engine."), panel.onCheckEngine,
+                waitCursor=True)
+        connect(ui.resultsTableView, "selectionChanged()", _("Jumping to the finding failed."),
+                lambda: panel.onTableRowSelected(self.selectedRow()))
+        for checkBox in self.gradeCheckBoxes().values():
+            connect(checkBox, "toggled(bool)", _("Filtering the findings failed."),
+                    lambda: panel.onGradeFilter(self.gradesShown()))
+        heatmapControls = ((ui.heatmapCheckBox, "toggled(bool)"), (ui.heatmapOpacitySlider, "valueChanged(double)"))
+        for control, signal in heatmapControls:
+            connect(control, signal, _("Showing the heatmap failed."),
+                    lambda: panel.onHeatmapDisplay(ui.heatmapCheckBox.checked, ui.heatmapOpacitySlider.value))
+        connect(ui.saveCorrectionsButton, "clicked(bool)", _("Saving the corrections failed."),
+                panel.onSaveCorrections, waitCursor=True)
+        connect(ui.exportButton, "clicked(bool)", _("Export failed."), panel.onExport, waitCursor=True)
+        connect(ui.saveSceneButton, "clicked(bool)", _("Saving the scene failed."), panel.onSaveScene, waitCursor=True)
 
         self.initializeParameterNode()
-        self.onRefreshStudies()
-        self.setRunning(False)
 
-    def gradeCheckBoxes(self) -> list:
-        return [self.ui.showNormalCheckBox, self.ui.showMildCheckBox, self.ui.showModerateCheckBox,
-                self.ui.showSevereCheckBox]
+    def connectAction(self, control, signal: str, failure: str, action, waitCursor: bool = False) -> None:
+        """Run ``action`` on ``signal``, showing any error to the user with ``failure`` as the headline."""
+
+        def run(*_args) -> None:
+            with slicer.util.tryWithErrorDisplay(failure, waitCursor=waitCursor):
+                action()
+
+        control.connect(signal, run)
+
+    def gradeCheckBoxes(self) -> dict:
+        return dict(zip(GRADES, (self.ui.showNormalCheckBox, self.ui.showMildCheckBox, self.ui.showModerateCheckBox,
+                                 self.ui.showSevereCheckBox), strict=True))
+
+    def gradesShown(self) -> dict:
+        return {grade: checkBox.checked for grade, checkBox in self.gradeCheckBoxes().items()}
+
+    def selectedRow(self) -> int | None:
+        rows = self.ui.resultsTableView.selectedMRMLTableRows()
+        return rows[0] if rows else None
 
     def cleanup(self) -> None:
         self.removeObservers()
@@ -154,7 +181,6 @@ class LSSGraderWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
-        self._run = None
         if self.parent.isEntered:
             self.initializeParameterNode()
 
@@ -167,109 +193,35 @@ class LSSGraderWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+        self.panel.setParameters(self._parameterNode)
 
-    # --- inputs ---------------------------------------------------------------------------------------------
+    # --- GradingView ------------------------------------------------------------------------------------------
 
-    def onRefreshStudies(self) -> None:
-        self.ui.studyComboBox.clear()
-        self.ui.studyComboBox.addItem(_("(use the loaded volumes below)"), "")
-        for studyUID, label in self.logic.databaseStudies():
-            self.ui.studyComboBox.addItem(label, studyUID)
+    def setControls(self, controls: Controls) -> None:
+        self.ui.applyButton.enabled = controls.start
+        self.ui.cancelButton.enabled = controls.cancel
+        self.ui.progressBar.visible = controls.progress
+        self.ui.saveCorrectionsButton.enabled = controls.results
+        self.ui.exportButton.enabled = controls.results
 
-    def inputFiles(self) -> list:
-        studyUID = self.ui.studyComboBox.currentData
-        if studyUID:
-            return self.logic.studyFiles(studyUID)
-        volumes = [self._parameterNode.axialT2Volume, self._parameterNode.sagittalT1Volume]
-        return self.logic.volumeFiles([volume for volume in volumes if volume is not None])
+    def setStudies(self, studies: list, selectedUID: str) -> None:
+        combo = self.ui.studyComboBox
+        wasBlocked = combo.blockSignals(True)
+        combo.clear()
+        for studyUID, label in studies:
+            combo.addItem(label, studyUID)
+        combo.currentIndex = max(combo.findData(selectedUID), 0)
+        combo.blockSignals(wasBlocked)
 
-    # --- Detect & Grade -------------------------------------------------------------------------------------
+    def showResults(self, table, impression: str) -> None:
+        self.ui.resultsTableView.setMRMLTableNode(table)
+        self.ui.impressionLabel.text = impression
 
-    def setRunning(self, running: bool) -> None:
-        self.ui.applyButton.enabled = not running
-        self.ui.cancelButton.enabled = running
-        self.ui.progressBar.visible = running
+    def askSaveFile(self, title: str, defaultName: str, fileFilter: str) -> str:
+        return qt.QFileDialog.getSaveFileName(None, title, defaultName, fileFilter)
 
-    def onCancelButton(self) -> None:
-        self._cancelRequested = True
-        self.ui.statusLabel.text = _("Cancelling…")
-
-    def onProgress(self, event) -> None:
-        self.ui.progressBar.maximum = max(event.total, 1)
-        self.ui.progressBar.value = event.step
-        self.ui.statusLabel.text = event.stage
-        slicer.app.processEvents()  # keeps the UI responsive and lets Cancel be clicked
-
-    def onApplyButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Detect & Grade failed."), waitCursor=True):
-            if not self.logic.ensureDependencies(askConfirmation=True):
-                return
-            files = self.inputFiles()
-            self._cancelRequested = False
-            self.setRunning(True)
-            try:
-                outDir = tempfile.mkdtemp(prefix="lss-grade-")
-                run = self.logic.process(files, outDir, self._parameterNode.modelFolder or None,
-                                         self._parameterNode.heatmaps, self._parameterNode.device,
-                                         progress=self.onProgress, cancelRequested=lambda: self._cancelRequested)
-            finally:
-                self.setRunning(False)
-            if run is None:
-                self.ui.statusLabel.text = _("Cancelled.")
-                return
-            self._run = run
-            self.ui.resultsTableView.setMRMLTableNode(run["scene"].table)
-            self.ui.impressionLabel.text = "\n".join(run["impression"])
-            self.ui.statusLabel.text = _("Done: {count} findings.").format(count=len(run["result"].summary))
-
-    # --- results ----------------------------------------------------------------------------------------------
-
-    def onTableSelection(self) -> None:
-        if not self._run:
-            return
-        rows = self.ui.resultsTableView.selectedMRMLTableRows()
-        if rows:
-            self.logic.jumpToRow(self._run["scene"].table, rows[0])
-
-    def onGradeFilter(self) -> None:
-        visible = [grade for grade, box in zip(GRADES, self.gradeCheckBoxes(), strict=True) if box.checked]
-        self.logic.showGrades(visible)
-
-    def onHeatmapDisplay(self) -> None:
-        if self._run:
-            self.logic.showHeatmap(self._run["scene"], self.ui.heatmapCheckBox.checked,
-                                   self.ui.heatmapOpacitySlider.value)
-
-    def onSaveCorrections(self) -> None:
-        if not self._run:
-            return
-        path = qt.QFileDialog.getSaveFileName(None, _("Save corrections"), "annotation.json", "JSON (*.json)")
-        if path:
-            with slicer.util.tryWithErrorDisplay(_("Saving the corrections failed."), waitCursor=True):
-                self.logic.saveCorrections(self._run["studyUID"], path)
-
-    def onExport(self) -> None:
-        if not self._run:
-            return
-        folder = qt.QFileDialog.getExistingDirectory(None, _("Export findings, tables and report to"))
-        if folder:
-            with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
-                self.logic.exportOutputs(self._run["outDir"], folder)
-
-    def onSaveScene(self) -> None:
-        path = qt.QFileDialog.getSaveFileName(None, _("Save scene"), "lss-read.mrb", "Medical Reality Bundle (*.mrb)")
-        if path:
-            with slicer.util.tryWithErrorDisplay(_("Saving the scene failed."), waitCursor=True):
-                self.logic.saveScene(path)
-
-    def onCheckEngineButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Failed to load the LSS engine."), waitCursor=True):
-            summary = self.logic.engineSummary()
-            torchText = _("installed") if summary["torchInstalled"] else _("not installed (use the PyTorch extension)")
-            missing = ", ".join(summary["missing"]) or _("none")
-            self.ui.engineStatusLabel.text = _("Engine {version} at {location}\nPyTorch: {torch}\nMissing: {missing}"
-                                               ).format(version=summary["version"], location=summary["location"],
-                                                        torch=torchText, missing=missing)
+    def askFolder(self, title: str) -> str:
+        return qt.QFileDialog.getExistingDirectory(None, title)
 
 
 #
@@ -277,8 +229,8 @@ class LSSGraderWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 #
 
 
-class LSSGraderLogic(ScriptedLoadableModuleLogic):
-    """Thin bridge to the `lss` engine; usable without the widget (e.g. from the Python console)."""
+class LSSGraderLogic(ScriptedLoadableModuleLogic, EngineLogicMixin):
+    """Thin bridge to the `lss` engine's grade entry; usable without the widget (e.g. from the Python console)."""
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
@@ -286,134 +238,51 @@ class LSSGraderLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self) -> LSSGraderParameterNode:
         return LSSGraderParameterNode(super().getParameterNode())
 
-    @staticmethod
-    def addEngineToPath() -> str:
-        """Put the folder holding the bundled `lss` package (this module's folder) on sys.path; return it."""
-        engineParent = os.path.dirname(os.path.abspath(__file__))
-        if engineParent not in sys.path:
-            sys.path.insert(0, engineParent)
-        return engineParent
-
-    def importEngine(self):
-        """Return the bundled `lss` package, imported from this module's folder."""
-        self.addEngineToPath()
-        import lss
-
-        return lss
-
-    @staticmethod
-    def missingPackages() -> list:
-        """pip requirements of engine packages that cannot be imported (torch is handled by PyTorchUtils)."""
-        return [pip for name, pip in ENGINE_PACKAGES.items() if importlib.util.find_spec(name) is None]
-
-    def engineSummary(self) -> dict:
-        """Version and location of the engine, whether torch is installed, what is missing (imports no torch)."""
-        lss = self.importEngine()
-        return {
-            "version": lss.__version__,
-            "location": os.path.dirname(os.path.abspath(lss.__file__)),
-            "torchInstalled": importlib.util.find_spec("torch") is not None,
-            "missing": self.missingPackages(),
-        }
-
-    def ensureDependencies(self, askConfirmation: bool = True) -> bool:
-        """torch through the PyTorch extension, the rest through pip after asking; False if the user declines."""
-        if importlib.util.find_spec("torch") is None:
-            import PyTorchUtils
-
-            if PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=askConfirmation) is None:
-                return False
-        missing = self.missingPackages()
-        if missing:
-            if askConfirmation and not slicer.util.confirmOkCancelDisplay(
-                    _("LSS needs these Python packages: {packages}. Install them now?").format(
-                        packages=", ".join(missing))):
-                return False
-            slicer.util.pip_install(missing)
-        return True
-
     # --- inputs ---------------------------------------------------------------------------------------------
 
     @staticmethod
     def databaseStudies() -> list:
         """(StudyInstanceUID, label) of every study in Slicer's DICOM database."""
-        database = slicer.dicomDatabase
-        if database is None or not database.isOpen:
-            return []
-        studies = []
-        for patient in database.patients():
-            for study in database.studiesForPatient(patient):
-                name = database.nameForPatient(patient) if hasattr(database, "nameForPatient") else patient
-                studies.append((study, f"{name} — {study}"))
-        return studies
+        return inputs.databaseStudies(slicer.dicomDatabase)
+
+    @staticmethod
+    def inputFiles(studyUID: str, volumeNodes: list) -> list:
+        """The files to grade: the chosen database study, else the whole series behind the loaded volumes."""
+        return inputs.inputFiles(slicer.dicomDatabase, studyUID, volumeNodes)
 
     @staticmethod
     def studyFiles(studyUID: str) -> list:
         """Every file of every series of a study in Slicer's DICOM database."""
-        database = slicer.dicomDatabase
-        files = [path for series in database.seriesForStudy(studyUID) for path in database.filesForSeries(series)]
-        if not files:
-            raise ValueError(_("The DICOM database has no files for study {uid}.").format(uid=studyUID))
-        return files
-
-    @staticmethod
-    def volumeFiles(volumeNodes: list) -> list:
-        """The DICOM files of the whole series behind loaded volumes (from their DICOM.instanceUIDs)."""
-        database = slicer.dicomDatabase
-        files = []
-        for node in volumeNodes:
-            uids = (node.GetAttribute("DICOM.instanceUIDs") or "").split()
-            if not uids:
-                raise ValueError(_("{name} was not loaded from DICOM: choose a study from the DICOM database.")
-                                 .format(name=node.GetName()))
-            series = database.seriesForFile(database.fileForInstance(uids[0]))
-            files += list(database.filesForSeries(series))
-        if not files:
-            raise ValueError(_("Choose a DICOM study, or load its axial T2 and sagittal T1 series first."))
-        return files
+        return inputs.studyFiles(slicer.dicomDatabase, studyUID)
 
     # --- Detect & Grade -------------------------------------------------------------------------------------
 
-    def process(self, files: list, outDir: str, modelFolder=None, heatmaps: str = "abnormal", device: str = "auto",
-                progress=None, cancelRequested=None):
-        """Read the study from ``files``, grade it, write the outputs to ``outDir`` and show them in the scene.
+    def process(self, files: list, outDir: str | None = None, modelFolder: str | None = None,
+                heatmaps: str = "abnormal", device: str = "auto", progress: ProgressCallback | None = None,
+                cancelRequested=None) -> GradingInScene | None:
+        """Grade the study in ``files`` through the engine's grade entry and show the outcome in the scene.
 
-        Returns a dict (studyUID, outDir, result, scene, impression), or None when cancelled.
+        Outputs go to ``outDir`` (a new temporary folder when None); an empty ``modelFolder`` means the bundled
+        demo model. Returns the outcome and its scene nodes, or None when cancelled.
         """
-        self.addEngineToPath()
-        from pathlib import Path
-
-        from lss.bundle.demo import DEMO_BUNDLE
-        from lss.bundle.store import load_bundle
-        from lss.dicom.identify import assign_roles
-        from lss.dicom.reader import read_study
+        engine.addEngineToPath()
+        from lss.control import RunCancelled, RunControl
+        from lss.entry.grade import GradeRequest, run_grading
         from lss.pipeline.result import GradingOptions
-        from lss.pipeline.run import grade_study
-        from lss.report.markdown import impression
-        from lss.report.outputs import write_outputs
         from lss.scene.results import show_results
-        from lss.training.control import TrainingCancelled, TrainingControl
 
-        bundleFolder = Path(modelFolder) if modelFolder else self.demoBundle(DEMO_BUNDLE)
-        bundle = load_bundle(bundleFolder)
-        study = assign_roles(read_study([Path(f) for f in files]))
-        options = GradingOptions(device=device, heatmaps=heatmaps)
-        control = TrainingControl(progress=progress, cancel_requested=cancelRequested or (lambda: False))
+        request = GradeRequest(
+            study=[Path(f) for f in files],
+            out_dir=Path(outDir or tempfile.mkdtemp(prefix="lss-grade-")),
+            model=Path(modelFolder) if modelFolder else engine.demoBundle(),
+            options=GradingOptions(device=device, heatmaps=heatmaps),
+        )
+        control = RunControl(progress=progress, cancel_requested=cancelRequested or (lambda: False))
         try:
-            result = grade_study(study, bundle, options, control)
-        except TrainingCancelled:
+            outcome = run_grading(request, control)
+        except RunCancelled:
             return None
-        write_outputs(result, Path(outDir), bundleFolder, bundle.description, options)
-        sceneResults = show_results(slicer.mrmlScene, study, Path(outDir))
-        return {"studyUID": study.study_uid, "outDir": outDir, "result": result, "scene": sceneResults,
-                "impression": impression(result.summary)}
-
-    def demoBundle(self, engineDefault):
-        """The bundled demo model: in this module's Resources when installed, else the source tree's."""
-        from pathlib import Path
-
-        installed = Path(os.path.dirname(os.path.abspath(__file__))) / "Resources" / "Models" / "demo"
-        return installed if installed.is_dir() else Path(engineDefault)
+        return GradingInScene(outcome, show_results(slicer.mrmlScene, outcome.study, outcome.run))
 
     # --- results ----------------------------------------------------------------------------------------------
 
@@ -434,31 +303,22 @@ class LSSGraderLogic(ScriptedLoadableModuleLogic):
 
         return show_grades(slicer.mrmlScene, {Grade[name.upper()] for name in grades})
 
-    def showHeatmap(self, sceneResults, visible: bool, opacity: float) -> None:
-        """Heatmap on or off as the foreground layer, at ``opacity``."""
+    def showHeatmap(self, volume, visible: bool, opacity: float) -> None:
+        """A heatmap volume on or off as the foreground layer, at ``opacity``."""
         from lss.scene.layers import show_in_slice_views
 
-        if sceneResults.heatmaps:
-            show_in_slice_views(slicer.mrmlScene, None, sceneResults.heatmaps[0].GetID() if visible else "", opacity)
+        show_in_slice_views(slicer.mrmlScene, None, volume.GetID() if visible else "", opacity)
 
     def saveCorrections(self, studyUID: str, path: str) -> str:
         """Write the (edited) finding boxes and grades as the project's annotation JSON."""
-        from pathlib import Path
-
         from lss.scene.results import save_corrections
 
         return str(save_corrections(slicer.mrmlScene, studyUID, Path(path)))
 
-    def exportOutputs(self, outDir: str, folder: str) -> list:
-        """Copy findings.json/.csv, rsna.csv and report.md of the last run into ``folder``."""
-        import shutil
-
-        copied = []
-        for name in ("findings.json", "slice_findings.json", "findings.csv", "rsna.csv", "report.md", "run.json"):
-            source = os.path.join(outDir, name)
-            if os.path.exists(source):
-                copied.append(shutil.copy(source, folder))
-        return copied
+    @staticmethod
+    def exportOutputs(outDir: str, folder: str) -> list:
+        """Copy findings.json/.csv, rsna.csv, report.md and run.json of a run into ``folder``."""
+        return exportOutputs(outDir, folder)
 
     def saveScene(self, path: str) -> str:
         """Save the scene as a .mrb bundle."""
@@ -489,7 +349,7 @@ class LSSGraderTest(ScriptedLoadableModuleTest):
         logic = LSSGraderLogic()
         lss = logic.importEngine()
         self.assertIsInstance(lss.__version__, str)
-        self.assertEqual(logic.engineSummary()["version"], lss.__version__)
+        self.assertEqual(logic.engineSummary().version, lss.__version__)
         self.assertIsInstance(logic.getParameterNode(), LSSGraderParameterNode)
         self.delayDisplay("Test passed")
 
@@ -500,11 +360,12 @@ class LSSGraderTest(ScriptedLoadableModuleTest):
         logic = LSSGraderLogic()
         if not logic.ensureDependencies(askConfirmation=False):
             self.fail("the engine's dependencies could not be installed")
-        logic.addEngineToPath()
+        logic.importEngine()
         import numpy as np
 
         from lss.model.vocabulary import Grade
         from lss.phantom.generate import PhantomOptions, generate_study
+        from lss.scene.volumes import ijk_to_ras
 
         self.delayDisplay("Generating a phantom study")
         root = tempfile.mkdtemp(prefix="lss-selftest-")
@@ -514,19 +375,16 @@ class LSSGraderTest(ScriptedLoadableModuleTest):
             studyUID = database.studiesForPatient(database.patients()[0])[0]
             files = logic.studyFiles(studyUID)
             self.delayDisplay("Detect & Grade")
-            run = logic.process(files, tempfile.mkdtemp(prefix="lss-selftest-out-"))
-        results = run["scene"]
+            graded = logic.process(files, tempfile.mkdtemp(prefix="lss-selftest-out-"))
+        self.assertIsInstance(graded, GradingInScene)
+        results = graded.scene
         self.assertEqual(results.table.GetNumberOfRows(), 25)
-        self.assertEqual(len(results.rois), sum(len(f.boxes) for f in run["result"].slice_findings().findings))
+        slices = graded.outcome.run.slice_findings
+        self.assertEqual(len(results.rois), sum(len(finding.boxes) for finding in slices.findings))
         for node in results.rois:
             grade = Grade[node.GetAttribute("LSS.grade").upper()]
             self.assertTrue(np.allclose(node.GetDisplayNode().GetSelectedColor(), grade.colour_rgb))
-        from pathlib import Path
-
-        from lss.dicom.reader import read_study
-        from lss.scene.volumes import ijk_to_ras
-
-        study = read_study([Path(f) for f in files])
+        study = graded.outcome.study
         for volume in results.volumes:
             series = study.series_by_uid(volume.GetAttribute("LSS.series_uid"))
             geometry = series.stacks[int(volume.GetAttribute("LSS.stack_index"))].geometry

@@ -1,20 +1,19 @@
 """LSS Training: train and evaluate lumbar spinal stenosis models with the `lss` engine, inside 3D Slicer.
 
-This file holds only the Slicer side (module description, parameter node, widget, thin logic, self-test).
-The engine package `lss` is shipped with the LSS Grader module; torch, torchvision and captum are imported
-lazily, inside the engine, never at the top of this module.
+This file holds only the Slicer side: module description, parameter node, a thin Qt widget, a thin logic and
+the self-test. The widget's decisions live in LSSTrainingLib.training_panel (Qt-free, tested with fakes); the
+logic calls the engine's one train entry (lss.entry.train.run_training). The engine package `lss` ships with
+the LSS Grader module; torch, torchvision and captum are imported lazily, inside the engine.
 """
 
-import importlib.util
-import os
 import pathlib
-import sys
 import tempfile
+from typing import Annotated
 
 import slicer
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.parameterNodeWrapper import Choice, Minimum, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -22,6 +21,9 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 from slicer.util import VTKObservationMixin
+
+from LSSTrainingLib.shared import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES, EngineLogicMixin, RunViewMixin
+from LSSTrainingLib.training_panel import TrainingPanel, checkpointFolder
 
 #
 # LSSTraining
@@ -65,17 +67,19 @@ class LSSTrainingParameterNode:
     members - grader ensemble members (0: the preset's).
     epochs - grader epochs (0: the preset's).
     device - auto, cpu or cuda.
+    synthetic - the studies are synthetic phantoms (the bundle says so).
     referenceDirectory - evaluation: reference findings (e.g. phantom ground truth).
     predictionsDirectory - evaluation: predicted findings (lss grade outputs).
     """
 
     datasetDirectory: pathlib.Path
-    datasetFormat: str = "native"
+    datasetFormat: Annotated[str, Choice(FORMAT_CHOICES)] = "native"
     outputDirectory: pathlib.Path
-    preset: str = "demo"
-    members: int = 0
-    epochs: int = 0
-    device: str = "auto"
+    preset: Annotated[str, Choice(PRESET_CHOICES)] = "demo"
+    members: Annotated[int, Minimum(0)] = 0
+    epochs: Annotated[int, Minimum(0)] = 0
+    device: Annotated[str, Choice(DEVICE_CHOICES)] = "auto"
+    synthetic: bool = False
     referenceDirectory: pathlib.Path
     predictionsDirectory: pathlib.Path
 
@@ -85,16 +89,16 @@ class LSSTrainingParameterNode:
 #
 
 
-class LSSTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    """Module panel: dataset and settings, Train with progress, log and Cancel, and Evaluate."""
+class LSSTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin, RunViewMixin):
+    """Qt skin of the training panel: connects the .ui to TrainingPanel and shows what it decides."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, logic=None) -> None:
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
-        self.logic = None
+        self.logic = logic
+        self.panel = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._cancelRequested = False
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -102,17 +106,26 @@ class LSSTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = LSSTrainingLogic()
+        self.logic = self.logic or LSSTrainingLogic()
+        self.panel = TrainingPanel(self.logic, self)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
-        self.ui.trainButton.connect("clicked(bool)", self.onTrainButton)
-        self.ui.cancelButton.connect("clicked(bool)", self.onCancelButton)
-        self.ui.evaluateButton.connect("clicked(bool)", self.onEvaluateButton)
-        self.ui.checkEngineButton.connect("clicked(bool)", self.onCheckEngineButton)
+        self.connectAction(self.ui.trainButton, _("Training failed."), self.panel.onTrain, waitCursor=False)
+        self.connectAction(self.ui.cancelButton, _("Cancelling failed."), self.panel.onCancel, waitCursor=False)
+        self.connectAction(self.ui.evaluateButton, _("Evaluation failed."), self.panel.onEvaluate)
+        self.connectAction(self.ui.checkEngineButton, _("Failed to load the LSS engine."), self.panel.onCheckEngine)
         self.initializeParameterNode()
-        self.setRunning(False)
+
+    def connectAction(self, button, failure: str, action, waitCursor: bool = True) -> None:
+        """Run ``action`` when ``button`` is clicked, showing any error with ``failure`` as the headline."""
+
+        def run(*_args) -> None:
+            with slicer.util.tryWithErrorDisplay(failure, waitCursor=waitCursor):
+                action()
+
+        button.connect("clicked(bool)", run)
 
     def cleanup(self) -> None:
         self.removeObservers()
@@ -141,56 +154,21 @@ class LSSTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+        self.panel.setParameters(self._parameterNode)
 
-    def setRunning(self, running: bool) -> None:
-        self.ui.trainButton.enabled = not running
-        self.ui.evaluateButton.enabled = not running
-        self.ui.cancelButton.enabled = running
-        self.ui.progressBar.visible = running
+    # --- TrainingView -----------------------------------------------------------------------------------------
 
-    def onCancelButton(self) -> None:
-        self._cancelRequested = True
-        self.ui.logTextEdit.appendPlainText(_("Cancelling after the current step; the last checkpoint is kept."))
+    def setControls(self, controls) -> None:
+        self.ui.trainButton.enabled = controls.start
+        self.ui.evaluateButton.enabled = controls.start
+        self.ui.cancelButton.enabled = controls.cancel
+        self.ui.progressBar.visible = controls.progress
 
-    def onProgress(self, event) -> None:
-        self.ui.progressBar.maximum = max(event.total, 1)
-        self.ui.progressBar.value = event.step
-        self.ui.statusLabel.text = event.stage
-        if event.message:
-            self.ui.logTextEdit.appendPlainText(f"{event.stage}: {event.message}")
-        slicer.app.processEvents()  # keeps the UI responsive and lets Cancel be clicked
+    def appendLog(self, text: str) -> None:
+        self.ui.logTextEdit.appendPlainText(text)
 
-    def onTrainButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Training failed."), waitCursor=False):
-            node = self._parameterNode
-            self._cancelRequested = False
-            self.setRunning(True)
-            try:
-                summary = self.logic.train(node.datasetDirectory, node.datasetFormat, node.outputDirectory,
-                                           node.preset, node.members or None, node.epochs or None, node.device,
-                                           progress=self.onProgress, cancelRequested=lambda: self._cancelRequested)
-            finally:
-                self.setRunning(False)
-            if summary is None:
-                self.ui.statusLabel.text = _("Cancelled; checkpoints kept in {folder}.").format(
-                    folder=self.logic.workDirectory)
-                return
-            self.ui.logTextEdit.appendPlainText("\n".join(summary))
-            self.ui.statusLabel.text = _("Bundle written to {folder}.").format(folder=node.outputDirectory)
-
-    def onEvaluateButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Evaluation failed."), waitCursor=True):
-            node = self._parameterNode
-            table = self.logic.evaluate(node.referenceDirectory, node.predictionsDirectory)
-            self.ui.metricsTableView.setMRMLTableNode(table)
-
-    def onCheckEngineButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Failed to load the LSS engine."), waitCursor=True):
-            summary = self.logic.engineSummary()
-            torchText = _("installed") if summary["torchInstalled"] else _("not installed (use the PyTorch extension)")
-            self.ui.engineStatusLabel.text = _("Engine {version} at {location}\nPyTorch: {torch}").format(
-                version=summary["version"], location=summary["location"], torch=torchText
-            )
+    def showMetrics(self, table) -> None:
+        self.ui.metricsTableView.setMRMLTableNode(table)
 
 
 #
@@ -198,82 +176,41 @@ class LSSTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 #
 
 
-class LSSTrainingLogic(ScriptedLoadableModuleLogic):
-    """Thin bridge to the `lss` engine; usable without the widget (e.g. from the Python console)."""
+class LSSTrainingLogic(ScriptedLoadableModuleLogic, EngineLogicMixin):
+    """Thin bridge to the `lss` engine's train entry; usable without the widget (e.g. from the Python console)."""
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
-        self.workDirectory = None
 
     def getParameterNode(self) -> LSSTrainingParameterNode:
         return LSSTrainingParameterNode(super().getParameterNode())
 
-    @staticmethod
-    def addEngineToPath() -> str:
-        """Put the folder holding the `lss` package on sys.path and return it.
+    def train(self, dataset, datasetFormat: str, output, preset: str = "demo", members: int | None = None,
+              epochs: int | None = None, device: str = "auto", synthetic: bool = False, progress=None,
+              cancelRequested=None, holdoutFraction: float = 0.2):
+        """Train a model bundle from ``dataset`` into ``output`` through the engine's train entry.
 
-        Installed, every scripted module of the extension shares one folder, so `lss` sits next to this file;
-        in a source checkout it sits in the sibling LSSGrader folder.
+        Returns the engine's TrainOutcome, or None when cancelled. Checkpoints go to ``output`` + '.checkpoints',
+        so a cancelled run resumes when started again.
         """
-        here = pathlib.Path(__file__).resolve().parent
-        for candidate in (here, here.parent / "LSSGrader"):
-            if (candidate / "lss" / "__init__.py").is_file():
-                engineParent = str(candidate)
-                if engineParent not in sys.path:
-                    sys.path.insert(0, engineParent)
-                return engineParent
-        raise RuntimeError(_("The LSS engine (lss package) was not found next to {path}.").format(path=here))
+        self.importEngine()
+        from lss.control import RunCancelled, RunControl
+        from lss.entry.train import TrainRequest, run_training
 
-    def importEngine(self):
-        """Return the `lss` engine package."""
-        self.addEngineToPath()
-        import lss
-
-        return lss
-
-    def engineSummary(self) -> dict:
-        """Version and location of the engine, and whether torch is installed (without importing torch)."""
-        lss = self.importEngine()
-        return {
-            "version": lss.__version__,
-            "location": os.path.dirname(os.path.abspath(lss.__file__)),
-            "torchInstalled": importlib.util.find_spec("torch") is not None,
-        }
-
-    def train(self, dataset, datasetFormat: str, output, preset: str = "demo", members=None, epochs=None,
-              device: str = "auto", progress=None, cancelRequested=None, holdoutFraction: float = 0.2):
-        """Import ``dataset``, train a bundle into ``output``; the held-out summary lines, or None if cancelled.
-
-        Checkpoints go to a work folder beside the output, so a cancelled run resumes when started again.
-        """
-        self.addEngineToPath()
-        from lss.training.control import TrainingCancelled, TrainingControl
-        from lss.training.importers import import_studies
-        from lss.training.presets import preset as named_preset
-        from lss.training.run import TrainingData, hold_out, train_bundle
-
-        if not dataset or not pathlib.Path(dataset).is_dir():
-            raise ValueError(_("Choose the folder of annotated studies."))
-        if not output:
-            raise ValueError(_("Choose the folder to write the model bundle to."))
-        studies, report = import_studies(pathlib.Path(dataset), datasetFormat)
-        if not studies:
-            raise ValueError(_("No usable annotated studies in {folder}: {summary}").format(
-                folder=dataset, summary=report.summary()))
-        plan = named_preset(preset, members, None, epochs)
-        pool, heldout = hold_out(studies, holdoutFraction, 0)
-        self.workDirectory = pathlib.Path(str(output) + ".checkpoints")
-        control = TrainingControl(progress=progress, cancel_requested=cancelRequested or (lambda: False))
+        request = TrainRequest(
+            data=pathlib.Path(dataset), out=pathlib.Path(output), format=datasetFormat, preset=preset,
+            members=members, epochs=epochs, holdout_fraction=holdoutFraction, device=device,
+            work_dir=checkpointFolder(output), synthetic=synthetic,
+        )
+        control = RunControl(progress=progress, cancel_requested=cancelRequested or (lambda: False))
         try:
-            manifest = train_bundle(TrainingData(pool, heldout, [report]), plan, pathlib.Path(output), device, 0,
-                                    control, self.workDirectory)
-        except TrainingCancelled:
+            return run_training(request, control)
+        except RunCancelled:
             return None
-        return list(manifest.get("metrics", {}).get("summary", []))
 
     def evaluate(self, reference, predictions, outDir=None):
         """Evaluate predictions against a reference; show the agreement and confusion tables and the plots."""
-        self.addEngineToPath()
+        self.importEngine()
         from lss.evaluation.evaluate import evaluate
         from lss.evaluation.report import write_report
         from lss.scene.metrics import add_confusion_tables, add_metrics_table
@@ -310,14 +247,16 @@ class LSSTrainingTest(ScriptedLoadableModuleTest):
         logic = LSSTrainingLogic()
         lss = logic.importEngine()
         self.assertIsInstance(lss.__version__, str)
-        self.assertEqual(logic.engineSummary()["version"], lss.__version__)
+        self.assertEqual(logic.engineSummary().version, lss.__version__)
         self.assertIsInstance(logic.getParameterNode(), LSSTrainingParameterNode)
         self.delayDisplay("Test passed")
 
     def test_TrainOnTinyPhantomDataset(self):
         """Four phantom studies, the fast preset cut to one epoch and two members: a loadable bundle."""
         logic = LSSTrainingLogic()
-        logic.addEngineToPath()
+        if not logic.ensureDependencies(askConfirmation=False):
+            self.fail("the engine's dependencies could not be installed")
+        logic.importEngine()
         from lss.bundle.store import load_bundle
         from lss.phantom.generate import PhantomOptions, generate_batch
 
@@ -325,10 +264,11 @@ class LSSTrainingTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Generating four phantom studies")
         generate_batch(root / "data", 4, 4242, PhantomOptions(enriched=True), workers=1)
         events = []
-        summary = logic.train(root / "data", "native", root / "bundle", "fast", members=2, epochs=1,
-                              device="cpu", progress=events.append, holdoutFraction=0.25)
-        self.assertIsNotNone(summary)
+        outcome = logic.train(root / "data", "native", root / "bundle", "fast", members=2, epochs=1,
+                              device="cpu", synthetic=True, progress=events.append, holdoutFraction=0.25)
+        self.assertIsNotNone(outcome)
         self.assertTrue(events)
-        bundle = load_bundle(root / "bundle")
+        self.assertEqual(outcome.pool_studies + outcome.heldout_studies, 4)
+        bundle = load_bundle(outcome.out)
         self.assertEqual(len(bundle.graders), 3)
         self.delayDisplay("Test passed")

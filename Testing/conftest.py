@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -210,23 +211,39 @@ def training_studies_root(tmp_path_factory) -> Path:
     return root
 
 
+@contextmanager
+def one_torch_thread():
+    """Within the block torch computes on one thread: floating-point sums, and so the outputs' bytes, depend on the
+    thread count (the golden hashes of Testing/golden were made on one thread)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass
 class DemoRead:
-    """The demo-style phantom study (seed 11) and what `lss grade` wrote for it with the bundled model."""
+    """The demo-style phantom study (seed 11) and what the grade entry (behind `lss grade` and LSSGrader) made of
+    it with the bundled model: the outcome and the files in ``out``."""
 
     study: Path
     out: Path
-    exit_code: int
+    outcome: object  # lss.entry.grade.GradeOutcome
 
 
 @pytest.fixture(scope="session")
 def demo_read(tmp_path_factory) -> DemoRead:
-    """One `lss grade` run (bundled demo model, default options, --study-id 42), shared by the tests."""
-    from lss.cli.main import main
+    """One grading run (bundled demo model, default options, study id 42), shared by the tests."""
+    from lss.entry.grade import GradeRequest, run_grading
     from lss.phantom.generate import PhantomOptions, generate_study
 
     root = tmp_path_factory.mktemp("demo_read")
     generate_study(root, 11, 0, PhantomOptions())
     out = root / "read"
-    code = main(["grade", str(root / "PHANTOM_0000"), "--out", str(out), "--quiet", "--study-id", "42"])
-    return DemoRead(root / "PHANTOM_0000", out, code)
+    with one_torch_thread():
+        outcome = run_grading(GradeRequest(root / "PHANTOM_0000", out, study_id="42"))
+    return DemoRead(root / "PHANTOM_0000", out, outcome)

@@ -29,5 +29,5 @@ def assert_boxes_match(expected: list[Expected], boxes: list[BoxAnnotation]) -> 
     assert len(boxes) == len(expected)
     for want, got in zip(expected, boxes, strict=True):
         assert (got.stack_key, got.slice_index) == (want.stack_key, want.slice_index), want.name
-        assert np.allclose(got.box, want.box, atol=1.0), (want.name, got.box, want.box)
+        assert np.allclose(got.pixels, want.box, atol=1.0), (want.name, got.pixels, want.box)
         assert (got.region, got.side, got.level, got.grades) == (want.region, want.side, want.level, want.grades)

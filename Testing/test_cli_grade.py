@@ -16,13 +16,23 @@ from lss.model.findings_io import read_findings
 
 
 @pytest.fixture(scope="module")
-def outputs(demo_read) -> tuple[Path, int, Path]:
-    return demo_read.out, demo_read.exit_code, demo_read.study
+def outputs(demo_read) -> tuple[Path, object, Path]:
+    return demo_read.out, demo_read.outcome, demo_read.study
+
+
+def test_lss_grade_exits_0_and_prints_the_impression_and_the_outputs(outputs, tmp_path, capsys):
+    _, outcome, study = outputs
+    out = tmp_path / "read"
+    code = main(["grade", str(study), "--out", str(out), "--quiet", "--heatmaps", "none"])
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert printed[:len(outcome.impression)] == outcome.impression  # the same entry, the same read
+    assert f"report: {out / 'report.md'}" in printed and (out / "report.md").is_file()
+    assert not (out / "heatmaps").exists()
 
 
 def test_grade_writes_every_output(outputs, capsys):
-    out, code, _ = outputs
-    assert code == 0
+    out, _, _ = outputs
     for name in ("findings.json", "slice_findings.json", "findings.csv", "rsna.csv", "report.md", "run.json"):
         assert (out / name).is_file(), name
     assert not list(out.rglob(".*"))  # no temporary files left

@@ -11,9 +11,10 @@ import pytest
 
 from lss.bundle import load_bundle
 from lss.cli.main import main
+from lss.training.run import RESEARCH_NOTICE, SYNTHETIC_NOTICE
 
 TINY = ["--preset", "fast", "--members", "2", "--epochs", "1", "--detector-epochs", "1", "--holdout-fraction", "0.25",
-        "--synthetic", "--seed", "3"]
+        "--seed", "3"]
 
 
 def _manifest(folder):
@@ -34,7 +35,7 @@ def test_train_writes_a_verified_bundle_with_held_out_metrics(single_process_bun
     assert set(manifest["graders"]) == {"central_canal", "lateral_recess", "neural_foramen"}
     assert all(entry["members"] == 2 for entry in manifest["graders"].values())
     assert "segmenter" in manifest and bundle.segmenter_model() is not None
-    assert "synthetic" in manifest["limitations"].lower() and "not for clinical use" in manifest["limitations"].lower()
+    assert manifest["limitations"] == RESEARCH_NOTICE  # not said to be synthetic unless asked (--synthetic)
     assert manifest["training_data"]["studies"] == 3 and manifest["training_data"]["heldout_studies"] == 1
     grading = manifest["metrics"]["heldout_grading"]
     assert set(grading) == {"central_canal", "lateral_recess", "neural_foramen"}
@@ -51,11 +52,12 @@ def test_two_process_gloo_ddp_run_produces_the_same_kind_of_bundle(single_proces
     completed = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          "-m", "lss.cli.main", "train", "--data", str(training_studies_root), "--out", str(out), "--device", "cpu",
-         *TINY],
+         *TINY, "--synthetic"],
         capture_output=True, text=True, env=env, timeout=900)
     assert completed.returncode == 0, completed.stderr[-3000:]
     single, ddp = _manifest(single_process_bundle), _manifest(out)
     assert ddp["training"]["processes"] == 2
+    assert ddp["limitations"] == SYNTHETIC_NOTICE
     assert set(ddp["files"]) == set(single["files"])
     assert ddp["detectors"] == single["detectors"] and ddp["graders"] == single["graders"]
     load_bundle(out)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from lss.dicom.identify import identify_series, read_description, stack_plane
-from lss.dicom.model import ROLES, SliceRef, Stack, Study
-from lss.dicom.model import Series as DicomSeries
 from lss.model.geometry import StackGeometry
+from lss.model.study import ROLES, SliceRef, Stack, Study
+from lss.model.study import Series as DicomSeries
 
 AXIAL = ((1, 0, 0), (0, 1, 0))
 SAGITTAL = ((0, 1, 0), (0, 0, -1))

@@ -13,8 +13,9 @@ import numpy as np
 import pydicom
 import pytest
 
-from lss.dicom.model import DicomReadError, Stack
+from lss.dicom.errors import DicomReadError
 from lss.dicom.reader import read_study
+from lss.model.study import Stack
 
 pytest.importorskip("data_store", reason="pydicom-data is not installed (pip install pydicom-data)")
 

@@ -16,8 +16,8 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from conftest import stacks_of
-from lss.dicom.model import Study
 from lss.dicom.reader import read_study
+from lss.model.study import Study
 
 MM = 0.01
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"

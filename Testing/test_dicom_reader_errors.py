@@ -12,7 +12,7 @@ import pytest
 from pydicom.fileset import FileSet
 from pydicom.uid import generate_uid
 
-from lss.dicom.model import DicomReadError
+from lss.dicom.errors import DicomReadError
 from lss.dicom.reader import read_study
 from lss.dicom.stacks import spacing_problems
 

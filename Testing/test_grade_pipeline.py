@@ -3,6 +3,8 @@ with only some series, mirrored images, or a field of view that starts lower."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
+from conftest import one_torch_thread
 from dicom_edits import copy_study, cut_rows_above, flip_columns
 from lss.bundle.demo import DEMO_BUNDLE
 from lss.bundle.store import load_bundle
@@ -17,15 +20,17 @@ from lss.dicom.identify import assign_roles
 from lss.dicom.reader import read_study
 from lss.model.findings import Box
 from lss.model.findings_io import read_findings
+from lss.model.read import GradingRun
 from lss.model.vocabulary import Level, Region, Side
-from lss.pipeline.result import GradingOptions, GradingResult
+from lss.pipeline.result import GradingOptions
 from lss.pipeline.run import grade_study
 
 torch.set_num_threads(2)
 DEMO_SEED = 7
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "outputs_sha256.json").read_text())
 
 
-def grade(folder: Path, bundle, **options) -> GradingResult:
+def grade(folder: Path, bundle, **options) -> GradingRun:
     study = assign_roles(read_study(folder))
     return grade_study(study, bundle, GradingOptions(device="cpu", **options))
 
@@ -61,12 +66,13 @@ def truth(demo_study):
 
 
 @pytest.fixture(scope="module")
-def graded(demo_study, bundle) -> GradingResult:
-    return grade(demo_study, bundle, heatmaps="all")
+def graded(demo_study, bundle) -> GradingRun:
+    with one_torch_thread():  # as the golden outputs were made
+        return grade(demo_study, bundle, heatmaps="all")
 
 
 def test_every_ground_truth_region_is_found_at_iou_0_3(graded, truth):
-    predicted = {f.key: f for f in graded.summary}
+    predicted = {f.key: f for f in graded.findings.findings}
     missed = []
     for reference in truth.findings:
         found = predicted.get(reference.key)
@@ -77,7 +83,7 @@ def test_every_ground_truth_region_is_found_at_iou_0_3(graded, truth):
 
 
 def test_dichotomous_grades_agree_on_at_least_95_percent_of_regions(graded, truth):
-    predicted = {f.key: f.grade.is_dichotomous_positive for f in graded.summary}
+    predicted = {f.key: f.grade.is_dichotomous_positive for f in graded.findings.findings}
     agree = [predicted.get(f.key) == f.grade.is_dichotomous_positive for f in truth.findings]
     assert len(agree) == 25
     wrong = [(f.key, f.grade) for f, ok in zip(truth.findings, agree, strict=True) if not ok]
@@ -85,23 +91,23 @@ def test_dichotomous_grades_agree_on_at_least_95_percent_of_regions(graded, trut
 
 
 def test_discs_are_labelled_at_their_true_positions(graded, truth):
-    labelled = {d.level: np.asarray(d.centre_lps) for d in graded.levels.discs}
+    labelled = {d.level: np.asarray(d.centre_lps) for d in graded.findings.discs}
     assert set(labelled) == set(Level)
     for disc in truth.discs:
         assert np.linalg.norm(labelled[disc.level] - np.asarray(disc.centre_lps)) < 8.0, disc.level
 
 
 def test_per_level_read_has_probabilities_uncertainty_and_canal_measures(graded):
-    assert len(graded.summary) == 25 and not graded.skipped
-    for finding in graded.summary:
+    assert len(graded.findings.findings) == 25 and not graded.skipped
+    for finding in graded.findings.findings:
         assert abs(sum(finding.probabilities) - 1) < 1e-3
         assert finding.probabilities[int(finding.grade)] == max(finding.probabilities)
         assert 0 <= finding.uncertainty < 0.5 and 0 < finding.detection_score <= 1
         if finding.region is Region.CENTRAL_CANAL:
             assert 60 < finding.measures["dural_sac_area_mm2"] < 400
             assert 5 < finding.measures["ap_diameter_mm"] < 20
-    slice_keys = {grade.key for grade in graded.slice_grades}
-    assert slice_keys == {f.key for f in graded.summary}
+    slice_keys = {finding.key for finding in graded.slice_findings.findings}
+    assert slice_keys == {f.key for f in graded.findings.findings}
 
 
 def test_integrated_gradients_are_complete(graded):
@@ -114,9 +120,10 @@ def test_integrated_gradients_are_complete(graded):
 
 
 def test_heatmap_volumes_have_the_source_series_geometry(graded, demo_study):
-    assert graded.heatmaps
-    for key, (stack, volume) in graded.heatmaps.items():
-        files = [ref.path for ref in _stack_refs(demo_study, key)]
+    heated = [g for g in graded.stacks if g.heatmap is not None]
+    assert heated
+    for stack, volume in ((g.stack, g.heatmap) for g in heated):
+        files = [ref.path for ref in _stack_refs(demo_study, stack.key)]
         reference = sitk.ReadImage([str(f) for f in files])
         assert volume.shape == (reference.GetDepth(), reference.GetHeight(), reference.GetWidth())
         from lss.model.volume_io import geometry_image
@@ -135,28 +142,53 @@ def _stack_refs(folder: Path, key: tuple):
 
 
 def test_heat_lies_only_in_the_explained_fields(graded, bundle):
+    from lss.preprocess.canonical import canonical_view
     from lss.preprocess.crops import enlarged_box
 
-    for key, (stack, volume) in graded.heatmaps.items():
+    for graded_stack in (g for g in graded.stacks if g.heatmap is not None):
+        volume = graded_stack.heatmap
+        view = canonical_view(graded_stack.stack.geometry, graded_stack.stack.plane)
         allowed = np.zeros(volume.shape, bool)
         for explained in graded.explained:
-            detection = explained.slice_grade.detection
-            if detection.stack.key != key:
+            box = explained.box
+            if graded.stack_of(box) is not graded_stack:
                 continue
-            config, _ = bundle.graders[explained.slice_grade.key[1]]
-            c0, r0, c1, r1 = stack.view.box_from_view(enlarged_box(detection.box_view, config.box_enlargement))
-            allowed[detection.slice_index, max(int(r0), 0):int(np.ceil(r1)), max(int(c0), 0):int(np.ceil(c1))] = True
+            config, _ = bundle.graders[explained.key[1]]
+            box_view = view.box_to_view((box.col_min, box.row_min, box.col_max, box.row_max))
+            c0, r0, c1, r1 = view.box_from_view(enlarged_box(box_view, config.box_enlargement))
+            allowed[box.slice_index, max(int(r0), 0):int(np.ceil(r1)), max(int(c0), 0):int(np.ceil(c1))] = True
         assert volume.max() > 0
         assert not volume[~allowed].any()
+
+
+# --- byte for byte what the code wrote before the engine was reorganised (issue 22) ----------------------------
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` but run.json (which holds timings), by relative path."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "run.json"}
+
+
+def test_the_demo_study_is_generated_byte_for_byte_as_before(demo_study):
+    assert file_hashes(demo_study) == GOLDEN["phantom_seed7"]
+
+
+def test_graded_outputs_are_byte_for_byte_as_before(graded, demo_read, tmp_path):
+    from lss.report.outputs import write_outputs
+
+    write_outputs(graded, tmp_path / "seed7")
+    assert file_hashes(tmp_path / "seed7") == GOLDEN["grade_seed7_heatmaps_all"]
+    assert file_hashes(demo_read.out) == GOLDEN["grade_seed11_study_id_42"]
 
 
 # --- other acquisitions of the same patient -----------------------------------------------------------------------
 
 
-def boxes_by_image(result: GradingResult) -> dict[tuple, np.ndarray]:
+def boxes_by_image(result: GradingRun) -> dict[tuple, np.ndarray]:
     """(key, SOP instance UID) → LPS centre of the sided findings' boxes."""
     return {(f.key, b.sop_instance_uid): np.mean(b.corners_lps, axis=0)
-            for f in result.summary if f.side is not Side.NONE for b in f.boxes}
+            for f in result.findings.findings if f.side is not Side.NONE for b in f.boxes}
 
 
 def test_mirrored_images_give_the_same_patient_sides(demo_study, graded, bundle, tmp_path):
@@ -172,8 +204,8 @@ def test_mirrored_images_give_the_same_patient_sides(demo_study, graded, bundle,
     left = [c for (k, _), c in original.items() if k[2] is Side.LEFT]
     right = [c for (k, _), c in original.items() if k[2] is Side.RIGHT]
     assert np.mean([c[0] for c in left]) > np.mean([c[0] for c in right])  # LPS +x is the patient's left
-    grades = {f.key: f.grade for f in graded.summary}
-    agree = sum(grades[f.key] == f.grade for f in mirrored.summary)
+    grades = {f.key: f.grade for f in graded.findings.findings}
+    agree = sum(grades[f.key] == f.grade for f in mirrored.findings.findings)
     assert agree >= 23
 
 
@@ -181,7 +213,7 @@ def test_levels_are_labelled_right_across_vendors_and_fields_of_view(phantom_stu
     """The phantom's sagittal field of view is placed per study (its top lies between T10 and T12)."""
     for phantom in phantom_studies:
         result = grade(phantom.folder, bundle, heatmaps="none")
-        labelled = {d.level: np.asarray(d.centre_lps) for d in result.levels.discs}
+        labelled = {d.level: np.asarray(d.centre_lps) for d in result.findings.discs}
         assert set(labelled) == set(Level), phantom.folder.name
         for disc in phantom.truth.discs:
             assert np.linalg.norm(labelled[disc.level] - np.asarray(disc.centre_lps)) < 8.0, (phantom.folder.name,
@@ -197,28 +229,28 @@ def test_a_field_of_view_that_starts_just_above_l1_l2_still_labels_every_level(d
     folder = copy_study(demo_study, tmp_path / "low_fov", ("sag_t1", "sag_t2", "ax_t2"),
                         {"sag_t1": cut, "sag_t2": cut})
     result = grade(folder, bundle, heatmaps="none")
-    labelled = {d.level: np.asarray(d.centre_lps) for d in result.levels.discs}
-    assert set(labelled) == set(Level), result.levels.warnings
+    labelled = {d.level: np.asarray(d.centre_lps) for d in result.findings.discs}
+    assert set(labelled) == set(Level), result.warnings
     for disc in truth.discs:
         assert np.linalg.norm(labelled[disc.level] - np.asarray(disc.centre_lps)) < 8.0, disc.level
-    assert len(result.summary) == 25
+    assert len(result.findings.findings) == 25
 
 
 def test_sagittal_only_grades_the_foramina_and_says_what_it_skipped(demo_study, bundle, tmp_path):
     result = grade(copy_study(demo_study, tmp_path / "sag", ("sag_t1", "sag_t2")), bundle, heatmaps="none")
-    assert {f.region for f in result.summary} == {Region.NEURAL_FORAMEN}
-    assert len(result.summary) == 10
+    assert {f.region for f in result.findings.findings} == {Region.NEURAL_FORAMEN}
+    assert len(result.findings.findings) == 10
     assert any("central canal and lateral recesses: no axial T2 series" in note for note in result.skipped)
 
 
 def test_axial_only_grades_the_blocks_from_the_lowest_up_and_says_so(demo_study, truth, bundle, tmp_path):
     result = grade(copy_study(demo_study, tmp_path / "ax", ("ax_t2",)), bundle, heatmaps="none")
-    assert {f.region for f in result.summary} == {Region.CENTRAL_CANAL, Region.LATERAL_RECESS}
+    assert {f.region for f in result.findings.findings} == {Region.CENTRAL_CANAL, Region.LATERAL_RECESS}
     assert any("neural foramina: no sagittal T1 series" in note for note in result.skipped)
     assert any("labelled from the lowest" in note for note in result.skipped)
     stack_of = _stack_of_image(demo_study)
     truth_stacks = {f.key: {stack_of[b.sop_instance_uid] for b in f.boxes} for f in truth.findings}
-    for finding in result.summary:  # each level's boxes lie in that level's axial block
+    for finding in result.findings.findings:  # each level's boxes lie in that level's axial block
         assert {stack_of[b.sop_instance_uid] for b in finding.boxes} <= truth_stacks[finding.key], finding.key
 
 

@@ -12,8 +12,9 @@ from import_expectations import Expected, assert_boxes_match
 from lss.dicom.identify import assign_roles
 from lss.dicom.reader import read_study
 from lss.model.findings import Box
+from lss.model.study import Stack
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.training.annotations import AnnotatedStack, ImportReport
+from lss.training.annotations import ImportReport
 from lss.training.import_markups import import_markups, parse_markup_name
 from lss.training.study_stacks import annotated_stacks, sop_locations
 
@@ -21,7 +22,7 @@ RAS = np.diag([-1.0, -1.0, 1.0])
 
 
 
-def _roi(name: str, stack: AnnotatedStack, slice_index: int, box: tuple[float, float, float, float],
+def _roi(name: str, stack: Stack, slice_index: int, box: tuple[float, float, float, float],
          system: str = "LPS", shift_mm: float = 0.0) -> dict:
     """An ROI markup over a pixel-edge box of one slice, thin along the slice normal."""
     geometry = stack.geometry

@@ -120,10 +120,10 @@ def test_points_on_their_own_images_become_sized_boxes(imported):
         box = _box_of(study, region, side)
         (key, index), centre = expected[name]
         assert (box.stack_key, box.slice_index) == (key, index)
-        assert np.allclose(_centre(box.box), centre, atol=1.0)
+        assert np.allclose(_centre(box.pixels), centre, atol=1.0)
         row_spacing, col_spacing = study.stack(key).geometry.pixel_spacing
-        assert box.box[2] - box.box[0] == pytest.approx(BOX_SIZE_MM[region] / col_spacing)
-        assert box.box[3] - box.box[1] == pytest.approx(BOX_SIZE_MM[region] / row_spacing)
+        assert box.pixels[2] - box.pixels[0] == pytest.approx(BOX_SIZE_MM[region] / col_spacing)
+        assert box.pixels[3] - box.pixels[1] == pytest.approx(BOX_SIZE_MM[region] / row_spacing)
         assert box.grades == grades and box.level is Level.L4_L5
     assert _box_of(study, Region.NEURAL_FORAMEN, Side.LEFT).grades == frozenset()  # empty label: detection only
 
@@ -135,7 +135,7 @@ def test_sagittal_canal_point_lands_on_a_near_axial_slice(imported):
     stack = study.stack(box.stack_key)
     assert stack.role == "ax_t2"
     assert box.grades == frozenset({Grade.NORMAL, Grade.MILD}) and box.level is Level.L3_L4
-    col, row = _centre(box.box)
+    col, row = _centre(box.pixels)
     centre = stack.geometry.pixel_to_lps(col - 0.5, row - 0.5, box.slice_index)
     # the sagittal slice is at most half its spacing (1.65 mm) from the truth centre; the axial one likewise
     assert np.linalg.norm(centre - expected["canal"]) < 4.0

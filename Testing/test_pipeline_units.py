@@ -13,9 +13,9 @@ from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Grade, Level, Region, Side
 from lss.pipeline.detection import Detection
 from lss.pipeline.spine_levels import foramen_place, label_discs
-from lss.pipeline.stacks import view_stack
+from lss.preprocess.stack_view import view_stack
 from lss.report.markdown import impression
-from lss.training.annotations import AnnotatedStack
+from stack_fixtures import pixel_stack
 
 N_SLICES = 13
 
@@ -24,9 +24,7 @@ def sagittal_stack():
     """13 sagittal slices 4 mm apart (slice 6 on x = 0); columns go posterior, rows inferior from z = 150."""
     origins = np.array([[4.0 * (k - 6), -100.0, 150.0] for k in range(N_SLICES)])
     geometry = StackGeometry(origins, np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, -1.0]), (1.0, 1.0), 300, 300)
-    stack = AnnotatedStack("1.2.3", 0, "sag_t1", geometry, [f"1.2.3.{k}" for k in range(N_SLICES)],
-                           lambda: np.zeros((N_SLICES, 300, 300), np.float32))
-    return view_stack(stack)
+    return view_stack(pixel_stack("1.2.3", "sag_t1", geometry, np.zeros((N_SLICES, 300, 300), np.float32)))
 
 
 def disc_at(stack, z: float, slice_index: int, score: float = 0.99, name: str = "disc") -> Detection:

@@ -43,7 +43,7 @@ def loaded(demo_read, study):
     for _ in range(2):  # a slice view to steer
         scene.AddNewNodeByClass("vtkMRMLSliceCompositeNode")
     scene.AddNewNodeByClass("vtkMRMLSliceNode")
-    return scene, show_results(scene, study, demo_read.out)
+    return scene, show_results(scene, study, demo_read.outcome.run)
 
 
 def test_every_study_stack_becomes_a_volume_node(loaded, study):
@@ -149,8 +149,8 @@ def test_show_and_hide_by_grade(loaded):
 
 def test_a_rerun_replaces_the_previous_results(demo_read, study):
     scene = new_scene()
-    first = show_results(scene, study, demo_read.out)
-    second = show_results(scene, study, demo_read.out)
+    first = show_results(scene, study, demo_read.outcome.run)
+    second = show_results(scene, study, demo_read.outcome.run)
     assert run_folders(scene, study.study_uid) == [second.folder]
     assert scene.GetNumberOfNodesByClass("vtkMRMLMarkupsROINode") == len(first.rois)
     assert scene.GetNumberOfNodesByClass("vtkMRMLTableNode") == 1
@@ -160,7 +160,7 @@ def test_a_rerun_replaces_the_previous_results(demo_read, study):
 
 def test_attributes_and_findings_survive_an_mrb_round_trip(demo_read, study, tmp_path):
     scene = new_scene()
-    show_results(scene, study, demo_read.out)
+    show_results(scene, study, demo_read.outcome.run)
     before = corrected_findings(scene, study.study_uid)
     save_scene_bundle(scene, tmp_path / "read.mrb")
     restored = new_scene()
@@ -175,7 +175,7 @@ def test_attributes_and_findings_survive_an_mrb_round_trip(demo_read, study, tmp
 
 def test_an_edited_roi_reads_back_as_a_corrected_finding(demo_read, study):
     scene = new_scene()
-    results = show_results(scene, study, demo_read.out)
+    results = show_results(scene, study, demo_read.outcome.run)
     original = corrected_findings(scene, study.study_uid).findings[0]
     node = results.rois[0]
     node.SetLocked(False)

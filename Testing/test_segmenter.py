@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from lss.control import RunControl
 from lss.measures import ap_diameter_mm, dural_sac_area_mm2
 from lss.model.geometry import StackGeometry
 from lss.nets.segmenter import (
@@ -20,14 +21,12 @@ from lss.nets.segmenter import (
     parameter_count,
 )
 from lss.phantom.tissues import Tissue
-from lss.training.control import TrainingControl
+from lss.preprocess.segmenter_io import predict_masks, slice_frame
 from lss.training.segmentation import (
     dice_score,
     mean_loss,
-    predict_masks,
     segment_targets,
     segmentation_samples,
-    slice_frame,
     train_segmenter,
 )
 
@@ -146,7 +145,7 @@ def trained(phantom_studies):
     events = []
     started = time.perf_counter()
     model, history = train_segmenter(train, config, epochs=18, device="cpu", seed=0, learning_rate=1e-2,
-                                     control=TrainingControl(progress=events.append))
+                                     control=RunControl(progress=events.append))
     seconds = time.perf_counter() - started
     return dict(studies=studies, config=config, model=model, history=history, held=held, train=train,
                 loss_before=loss_before, loss_after=mean_loss(model, held), events=events, seconds=seconds)
@@ -172,7 +171,7 @@ def test_predicted_sac_matches_the_label_map(trained):
     for sample in held:
         stack = studies[1].stack(sample.stack_key)
         pixels = stack.load_pixels()[sample.slice_index]
-        truth = segment_targets(stack.load_labels()[sample.slice_index])
+        truth = segment_targets(stack.label_source()[sample.slice_index])
         predicted = predict_masks(model, config, pixels, stack.geometry)
         assert predicted.shape == pixels.shape and predicted.dtype == np.uint8
         true_sac, predicted_sac = truth == THECAL_SAC_CLASS, predicted == THECAL_SAC_CLASS

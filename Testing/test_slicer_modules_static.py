@@ -55,8 +55,8 @@ def test_every_engine_name_the_module_imports_exists(repo_root: Path, module: st
     renamed function would only fail when a user clicks: resolve every ``from lss… import name`` here."""
     import importlib
 
-    tree = ast.parse((repo_root / module / f"{module}.py").read_text(encoding="utf-8"))
-    imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in module_files(repo_root, module)]
+    imports = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
                and node.module.split(".")[0] == "lss"]
     assert imports
     missing = [f"{node.module}.{alias.name}" for node in imports for alias in node.names
@@ -64,8 +64,13 @@ def test_every_engine_name_the_module_imports_exists(repo_root: Path, module: st
     assert not missing, missing
 
 
+def module_files(repo_root: Path, module: str) -> list[Path]:
+    """The module script and its Qt-free library's files."""
+    return [repo_root / module / f"{module}.py", *sorted((repo_root / module / f"{module}Lib").glob("*.py"))]
+
+
 def test_module_files_pass_ruff(repo_root: Path) -> None:
-    files = [str(repo_root / module / f"{module}.py") for module in MODULES]
+    files = [str(path) for module in MODULES for path in module_files(repo_root, module)]
     result = subprocess.run([sys.executable, "-m", "ruff", "check", *files], capture_output=True, text=True,
                             cwd=repo_root)
     assert result.returncode == 0, result.stdout + result.stderr

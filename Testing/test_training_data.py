@@ -11,7 +11,8 @@ from lss.model.findings_io import read_findings
 from lss.model.vocabulary import Level, Plane, Region, Side
 from lss.nets.grader import GraderConfig
 from lss.preprocess.canonical import canonical_view
-from lss.training.annotations import AXIAL_CLASSES, DISC, ImportReport
+from lss.preprocess.detector_classes import AXIAL_CLASSES, DISC
+from lss.training.annotations import ImportReport
 from lss.training.detection_data import detection_images
 from lss.training.grading_data import grading_samples
 from lss.training.import_native import boxes_from_findings, disc_level, import_native
@@ -33,7 +34,7 @@ def test_axial_detection_boxes_map_back_and_keep_the_patient_sides(study):
         stack = study.stack(image.stack_key)
         view = canonical_view(stack.geometry, stack.plane)
         factor = 320 / min(view.view_shape)
-        originals = {box.detector_class: box.box for box in study.boxes
+        originals = {box.detector_class: box.pixels for box in study.boxes
                      if box.stack_key == image.stack_key and box.slice_index == image.slice_index
                      and box.detector_class in AXIAL_CLASSES}
         centres = {}

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from lss.control import Progress, RunCancelled, RunControl
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig, build_detector
 from lss.nets.grader import GraderConfig
 from lss.training.augment import crops_from_patches
-from lss.training.control import Progress, TrainingCancelled, TrainingControl
 from lss.training.importers import import_studies
 from lss.training.prepared import pooled_images, pooled_samples, prepare_study
 from lss.training.train_detector import DetectorTraining, train_detector
@@ -37,7 +37,7 @@ def test_grader_learns_and_beats_chance_on_held_out_studies(prepared):
     events: list[Progress] = []
     result = train_grader(samples.subset(set(ids[1:])), samples.subset({ids[0]}), GRADER,
                           GraderTraining(epochs=30, patience=30, class_weight_power=0.5), torch.device("cpu"), seed=1,
-                          control=TrainingControl(events.append))
+                          control=RunControl(events.append))
     assert len(events) == 30 and events[-1].stage == "grader"
     history = result.history
     assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
@@ -86,9 +86,9 @@ def test_detector_loss_falls_and_cancel_keeps_a_checkpoint(prepared, tmp_path):
         return len(steps) > 0 and steps[-1].message.startswith("epoch 1")
 
     checkpoint = tmp_path / "detector.pt"
-    with pytest.raises(TrainingCancelled):
+    with pytest.raises(RunCancelled):
         train_detector(images[:20], images[20:24], config, settings, torch.device("cpu"), seed=0,
-                       control=TrainingControl(steps.append, cancel_after_first_epoch), checkpoint=checkpoint)
+                       control=RunControl(steps.append, cancel_after_first_epoch), checkpoint=checkpoint)
     assert checkpoint.is_file()
     resumed = train_detector(images[:20], images[20:24], config, settings, torch.device("cpu"), seed=0,
                              checkpoint=checkpoint)

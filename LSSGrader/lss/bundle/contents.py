@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from lss.model.read import ModelRecord
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig, detector_from_state
 from lss.nets.grader import GraderConfig, GradingCNN, grader_from_state
@@ -19,13 +21,22 @@ class ModelBundle:
     """Detectors per plane, grader ensembles per region, an optional segmenter, and the bundle's description.
 
     ``description`` carries the human-facing fields of bundle.json: name, version, intended use and its
-    limits, training data summary, held-out metrics.
+    limits, training data summary, held-out metrics. A loaded bundle knows its folder and the SHA-256 of its
+    bundle.json.
     """
 
     detectors: dict[Plane, tuple[DetectorConfig, StateDict]]
     graders: dict[Region, tuple[GraderConfig, list[StateDict]]]
     segmenter: tuple[dict[str, Any], StateDict] | None = None
     description: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
+    manifest_sha256: str = ""
+
+    def record(self) -> ModelRecord:
+        """What a grading run records of the bundle it used."""
+        folder = self.folder or Path("")
+        return ModelRecord(str(folder), self.description.get("name", folder.name), self.description.get("version"),
+                           self.manifest_sha256, self.description.get("limitations", ""))
 
     def detector(self, plane: Plane, device: torch.device | str = "cpu") -> torch.nn.Module:
         """The plane's detector, weights loaded, in eval mode."""

@@ -157,7 +157,7 @@ def load_bundle(folder: Path) -> ModelBundle:
         raise BundleError(f"{folder / MANIFEST}: invalid network description ({error})") from error
     description = {k: v for k, v in manifest.items()
                    if k not in ("schema", "schema_version", "detectors", "graders", "segmenter", "files")}
-    bundle = ModelBundle(detectors, graders, segmenter, description)
+    bundle = ModelBundle(detectors, graders, segmenter, description, folder, sha256(folder / MANIFEST))
     _check_loadable(bundle, folder)
     return bundle
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from lss.errors import InputDataError, UsageError
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 
-
-class UsageError(Exception):
-    """The command line itself is wrong (exit code 2)."""
-
-
-class InputDataError(Exception):
-    """The input data cannot be used (exit code 3)."""
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "InputDataError", "UsageError"]

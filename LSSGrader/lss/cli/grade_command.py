@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from lss.bundle.demo import DEMO_BUNDLE
-from lss.cli.errors import InputDataError, UsageError
+from lss.cli.errors import UsageError
 from lss.cli.inspect_command import parse_role_overrides
+from lss.entry.choices import DEVICE_CHOICES, HEATMAP_CHOICES
 
 EXAMPLE = """examples:
   lss phantom --out demo --studies 1 --seed 7
@@ -29,8 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder (created; files in it replaced)")
     parser.add_argument("--model", type=Path, default=DEMO_BUNDLE,
                         help="model bundle folder (default: the bundled demo model, synthetic data only)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="compute device")
-    parser.add_argument("--heatmaps", default="abnormal", choices=("abnormal", "all", "none"),
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device")
+    parser.add_argument("--heatmaps", default="abnormal", choices=HEATMAP_CHOICES,
                         help="Integrated Gradients for moderate/severe findings (default), all, or none")
     parser.add_argument("--ig-steps", type=int, help="Integrated Gradients steps (default: the engine's, 50)")
     parser.add_argument("--min-score", type=float, default=0.3, help="detection score threshold (default 0.3)")
@@ -42,50 +43,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read, grade, write; print the impression and where the outputs are."""
+    """Grade through the one grade entry; print the impression and where the outputs are."""
     overrides = parse_role_overrides(args.role)
-    if not args.study.exists():
-        raise UsageError(f"STUDY {args.study}: no such file or folder")
-    from lss.bundle.store import BundleError, load_bundle
-    from lss.dicom.identify import assign_roles
-    from lss.dicom.model import DicomReadError
-    from lss.dicom.reader import read_study
-    from lss.pipeline.result import GradingInputError, GradingOptions
-    from lss.pipeline.run import grade_study
-    from lss.report.markdown import impression
-    from lss.report.outputs import write_outputs
-    from lss.training.progress_bars import ProgressBars
+    from lss.cli.progress_bars import ProgressBars
+    from lss.entry.grade import GradeRequest, run_grading
+    from lss.pipeline.result import GradingOptions
 
     try:
         steps = {} if args.ig_steps is None else {"ig_steps": args.ig_steps}
         options = GradingOptions(device=args.device, heatmaps=args.heatmaps, min_score=args.min_score, **steps)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    try:
-        bundle = load_bundle(args.model)
-    except BundleError as error:
-        raise InputDataError(f"model bundle unusable: {error}") from None
-    try:
-        study = read_study(args.study)
-        assign_roles(study, overrides)
-    except DicomReadError as error:
-        raise InputDataError(str(error)) from None
-    except ValueError as error:
-        raise UsageError(str(error)) from None
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    try:
-        with ProgressBars(enabled=not args.quiet) as bars:
-            result = grade_study(study, bundle, options, bars.control())
-    except GradingInputError as error:
-        raise InputDataError(f"{args.study}: {error}") from None
-    except ValueError as error:  # e.g. --device cuda without a GPU
-        raise UsageError(str(error)) from None
-    paths = write_outputs(result, args.out, args.model, bundle.description, options, args.study_id)
-    for line in impression(result.summary):
+    request = GradeRequest(args.study, args.out, args.model, options, overrides, args.study_id)
+    with ProgressBars(enabled=not args.quiet) as bars:
+        outcome = run_grading(request, bars.control())
+    for line in outcome.impression:
         print(line)
-    for note in result.warnings + result.skipped:
+    for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"report: {paths['report']}")
-    print(f"overlays: {paths['overlays']}")
-    print(f"findings: {paths['findings']}")
+    print(f"report: {outcome.paths['report']}")
+    print(f"overlays: {outcome.paths['overlays']}")
+    print(f"findings: {outcome.paths['findings']}")
     return 0

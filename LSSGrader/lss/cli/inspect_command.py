@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from lss.cli.errors import InputDataError, UsageError
-from lss.dicom.model import ROLES
+from lss.model.study import ROLES
 
 EXAMPLE = f"""example:
   lss inspect phantoms/PHANTOM_0000
@@ -48,8 +48,8 @@ def parse_role_overrides(items: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Read the study, identify series roles, print the overview as text or JSON."""
+    from lss.dicom.errors import DicomReadError
     from lss.dicom.identify import assign_roles
-    from lss.dicom.model import DicomReadError
     from lss.dicom.overview import find_ground_truth, format_overview, study_overview
     from lss.dicom.reader import read_study
 

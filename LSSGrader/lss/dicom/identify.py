@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lss.dicom.model import ROLES, RoleGuess, Series, Study
 from lss.model.geometry import StackGeometry
+from lss.model.study import ROLES, RoleGuess, Series, Study
 
 PLANE_THRESHOLD = 0.75  # |normal · axis| at or above which a stack counts as that plane
 # Disc-parallel axial blocks at L5/S1 tilt up to ~60° about L-R: such a stack (normal in the sagittal plane,
@@ -234,10 +234,10 @@ def assign_roles(study: Study, overrides: Mapping[str, str] | None = None) -> St
     for series in study.series:
         if series.series_uid in overrides:
             guess = identify_series(series)
-            series.role = RoleGuess(overrides[series.series_uid], 1.0,
-                                    f"set by the user (guessed {guess.role}: {guess.reason})", overridden=True)
+            series.set_role(RoleGuess(overrides[series.series_uid], 1.0,
+                                      f"set by the user (guessed {guess.role}: {guess.reason})", overridden=True))
         else:
-            series.role = identify_series(series)
+            series.set_role(identify_series(series))
     return study
 
 

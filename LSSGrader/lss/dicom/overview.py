@@ -11,8 +11,8 @@ import pydicom
 
 from lss.dicom.identify import role_problems, stack_plane
 from lss.dicom.levels import assign_axial_levels, disc_positions_from_ground_truth
-from lss.dicom.model import Series, Stack, Study
 from lss.model.findings import DiscPosition
+from lss.model.study import Series, Stack, Study
 
 GROUND_TRUTH_NAME = "ground_truth.json"
 

@@ -8,7 +8,8 @@ import numpy as np
 import pydicom
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from lss.dicom.model import DicomReadError, Stack
+from lss.dicom.errors import DicomReadError
+from lss.model.study import Stack
 
 DECODER_HINT = ("neither pydicom's decoders (pylibjpeg-openjpeg, pylibjpeg-rle) nor GDCM (SimpleITK) could decode it; "
                 "pylibjpeg-libjpeg (GPL, not a dependency of LSS) adds JPEG and JPEG-LS to pydicom")

@@ -11,10 +11,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lss.dicom.model import DicomReadError, Series, SkippedFile, Study
+from lss.dicom.errors import DicomReadError
 from lss.dicom.records import ImageRecord, image_records
 from lss.dicom.scan import scan_files
 from lss.dicom.stacks import build_stacks, is_localizer_series
+from lss.model.study import Series, SkippedFile, Study
 
 
 def read_study(source: Path | Sequence[Path], progress: Callable[[int, int], None] | None = None) -> Study:

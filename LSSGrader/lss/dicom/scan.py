@@ -13,8 +13,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
-from lss.dicom.model import SkippedFile
 from lss.dicom.records import MR_IMAGE_SOP_CLASSES
+from lss.model.study import SkippedFile
 
 PIXEL_DATA = 0x7FE00010
 DEFER_BYTES = 4096  # values longer than this (the pixel data) are not read, only located

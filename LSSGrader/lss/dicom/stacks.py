@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 
 import numpy as np
 
-from lss.dicom.model import SkippedFile, SliceRef, Stack
+from lss.dicom.pixels import load_stack_pixels
 from lss.dicom.records import ImageRecord
 from lss.model.geometry import StackGeometry
+from lss.model.study import SkippedFile, SliceRef, Stack
 
 ORIENTATION_TOLERANCE = 1e-3
 SPACING_TOLERANCE = 1e-3
@@ -116,7 +118,9 @@ def make_stack(series_uid: str, index: int, block: list[ImageRecord]) -> tuple[S
         columns=first.columns,
     )
     slices = [SliceRef(r.path, r.sop_instance_uid, r.frame, r.instance_number) for r in kept]
-    return Stack(series_uid, index, geometry, slices, [r.rescale for r in kept], problems), skipped
+    stack = Stack(series_uid, index, geometry, slices, [r.rescale for r in kept], problems)
+    stack.pixel_source = partial(load_stack_pixels, stack)
+    return stack, skipped
 
 
 def spacing_problems(offsets: np.ndarray) -> list[str]:

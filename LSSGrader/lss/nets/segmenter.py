@@ -1,7 +1,7 @@
 """The axial anatomy segmenter: the first stage of the three-stage design (segment, measure, grade).
 
-A compact MONAI ``BasicUNet`` labels every pixel of an axial T2 slice (shown in the canonical view, see
-``lss.preprocess.canonical``) with one of ``SEGMENT_CLASSES``:
+A compact U-Net (``lss.nets.unet``, laid out as MONAI's ``BasicUNet``) labels every pixel of an axial T2 slice
+(shown in the canonical view, see ``lss.preprocess.canonical``) with one of ``SEGMENT_CLASSES``:
 
 ============================  ===========================================================================
 class                         what it covers
@@ -21,18 +21,17 @@ marrow), so the facet joints are represented by their joint fluid only; the arti
 ``vertebral_bone``. The measures of ``lss.measures`` use the ``thecal_sac`` class.
 
 The network trains from scratch on one-channel images of ``input_size`` × ``input_size`` pixels; instance
-normalisation (MONAI's default for BasicUNet) does not depend on the batch size. With the default features
+normalisation does not depend on the batch size. With the default features
 it has about 0.5 M parameters (``MAX_DEFAULT_PARAMETERS``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import asdict, dataclass
 
-from monai.networks.nets import BasicUNet
 from torch import nn
+
+from lss.nets.unet import UNet2d
 
 SEGMENT_CLASSES: tuple[str, ...] = (
     "background",
@@ -45,7 +44,7 @@ SEGMENT_CLASSES: tuple[str, ...] = (
     "nerve_root",
 )
 THECAL_SAC_CLASS = SEGMENT_CLASSES.index("thecal_sac")
-DEFAULT_FEATURES = (16, 16, 32, 64, 128, 16)  # BasicUNet's five encoder widths and the last decoder's
+DEFAULT_FEATURES = (16, 16, 32, 64, 128, 16)  # the U-Net's five encoder widths and the last decoder's
 MAX_DEFAULT_PARAMETERS = 500_000  # the documented bound of the default configuration
 
 
@@ -62,7 +61,7 @@ class SegmenterConfig:
         self.class_names = tuple(self.class_names)
         self.features = tuple(int(f) for f in self.features)
         if len(self.features) != 6:
-            raise ValueError(f"BasicUNet needs six feature widths, got {len(self.features)}")
+            raise ValueError(f"the U-Net needs six feature widths, got {len(self.features)}")
         if len(self.class_names) < 2 or self.class_names[0] != "background":
             raise ValueError("a segmenter needs 'background' first and at least one more class")
         if self.input_size % 16:
@@ -87,10 +86,8 @@ class SegmenterConfig:
 
 
 def build_segmenter(config: SegmenterConfig) -> nn.Module:
-    """A 2-D MONAI BasicUNet: one input channel, one output channel (logit) per class."""
-    with contextlib.redirect_stdout(io.StringIO()):  # BasicUNet prints its feature widths
-        return BasicUNet(spatial_dims=2, in_channels=1, out_channels=config.n_classes, features=config.features,
-                         dropout=config.dropout)
+    """The 2-D U-Net: one input channel, one output channel (logit) per class."""
+    return UNet2d(1, config.n_classes, config.features, config.dropout)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -1,6 +1,6 @@
 """The anatomy stage: segment the axial slices and measure the dural sac at each graded level.
 
-Each axial stack is segmented slice by slice (``lss.training.segmentation.predict_masks``). At each level the
+Each axial stack is segmented slice by slice (``lss.preprocess.segmenter_io.predict_masks``). At each level the
 measured slice is the one nearest the disc centre (the middle slice of the level's block without discs);
 its thecal-sac mask gives the dural sac cross-sectional area (mm²) and the AP canal diameter (mm) along the
 patient's AP axis (``lss.measures.canal``).
@@ -16,8 +16,8 @@ from lss.measures.canal import ap_diameter_mm, dural_sac_area_mm2
 from lss.model.findings import DiscPosition
 from lss.model.vocabulary import Level
 from lss.nets.segmenter import SegmenterConfig
-from lss.pipeline.stacks import ViewStack
-from lss.training.segmentation import predict_masks
+from lss.preprocess.segmenter_io import predict_masks
+from lss.preprocess.stack_view import ViewStack
 
 SAC_CLASS = "thecal_sac"
 

@@ -1,7 +1,7 @@
 """Run a plane's detector over every slice of a stack: boxes in the canonical view, best first per class.
 
-Slices are resized exactly as in training (``lss.training.detection_data``); per slice and class at most
-``MAX_PER_IMAGE`` boxes scoring at least ``min_score`` are kept (``lss.training.detection_eval.keep_best``).
+Slices are resized and boxes kept per slice and class by the model contract (``lss.preprocess.detector_io``),
+exactly as in training.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from lss.nets.detector import DetectorConfig, detect
-from lss.pipeline.stacks import ViewBox, ViewStack
-from lss.training.detection_data import resize_for_detector
-from lss.training.detection_eval import MIN_SCORE, keep_best
+from lss.preprocess.detector_io import MIN_SCORE, keep_best, resize_for_detector
+from lss.preprocess.stack_view import ViewBox, ViewStack
 
 
 @dataclass

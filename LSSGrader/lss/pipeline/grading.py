@@ -21,15 +21,10 @@ import numpy as np
 import torch
 
 from lss.model.findings import Finding, FindingKey, key_order
-from lss.model.vocabulary import Grade, Region, Side
+from lss.model.vocabulary import Grade
 from lss.nets.grader import GraderConfig, GradingCNN, ensemble_probabilities
 from lss.pipeline.detection import Detection
-from lss.preprocess.crops import needs_mirroring
-from lss.training.grading_data import grading_crops
-
-DETECTOR_CLASS_KEYS = {"central_canal": (Region.CENTRAL_CANAL, Side.NONE),
-                       "lateral_recess_left": (Region.LATERAL_RECESS, Side.LEFT),
-                       "lateral_recess_right": (Region.LATERAL_RECESS, Side.RIGHT)}
+from lss.preprocess.crops import grading_crops, needs_mirroring
 
 
 @dataclass

@@ -8,7 +8,8 @@
 6. **Explain**: Integrated Gradients for the central slices of the findings asked for, as heatmap volumes.
 
 Whatever cannot be done (no axial series, a level not detected, …) is listed in ``skipped``; doubtful level
-labels in ``warnings``.
+labels in ``warnings``. The result is the data model's ``GradingRun`` (``lss.model.read``): what the report and
+the scene are made from. Each ensemble is built once per run and serves grading and explanation alike.
 """
 
 from __future__ import annotations
@@ -16,32 +17,30 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import asdict
 
 import numpy as np
 import torch
 
+import lss
 from lss.bundle.contents import ModelBundle
-from lss.dicom.model import Study
+from lss.control import RunControl, resolve_device
 from lss.explain.heatmaps import paste_attribution
 from lss.explain.integrated_gradients import integrated_gradients
-from lss.model.findings import FindingKey, SeriesRecord
+from lss.model.findings import Finding, FindingKey, FindingsKind, SeriesRecord, StudyFindings
+from lss.model.read import ExplainedCrop, GradedStack, GradingRun
+from lss.model.study import Study
 from lss.model.vocabulary import Plane, Region
+from lss.nets.grader import GradingCNN
 from lss.nets.segmenter import SegmenterConfig
 from lss.pipeline.anatomy import level_measures, measured_slices, segment_stacks
 from lss.pipeline.detection import Detection, detect_stack
-from lss.pipeline.grading import (
-    DETECTOR_CLASS_KEYS,
-    SliceGrade,
-    best_per_slice,
-    central_slices,
-    grade_slices,
-    summarize,
-)
-from lss.pipeline.result import Explained, GradingInputError, GradingOptions, GradingResult
+from lss.pipeline.grading import SliceGrade, best_per_slice, central_slices, grade_slices, summarize
+from lss.pipeline.result import GradingInputError, GradingOptions
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
-from lss.pipeline.stacks import ViewStack, detector_stacks, view_stack
-from lss.training.annotations import DISC
-from lss.training.control import TrainingControl, resolve_device
+from lss.pipeline.stacks import detector_stacks
+from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS, DISC
+from lss.preprocess.stack_view import ViewStack, view_stack
 
 log = logging.getLogger(__name__)
 DEFAULT_SLICE_OFFSET = 1.0
@@ -63,10 +62,10 @@ class _Clock:
 
 
 def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | None = None,
-                control: TrainingControl | None = None) -> GradingResult:
+                control: RunControl | None = None) -> GradingRun:
     """Run the whole pipeline on a study whose series carry roles (``assign_roles``)."""
     options = options or GradingOptions()
-    control = control or TrainingControl()
+    control = control or RunControl()
     device = resolve_device(options.device)
     clock = _Clock()
     skipped: list[str] = []
@@ -101,8 +100,9 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
         for d in axial:
             level = slice_levels[d.stack.key].get(d.slice_index)
             if level is not None:
-                placed.append((level, *DETECTOR_CLASS_KEYS[d.class_name], d))
+                placed.append((level, *AXIAL_CLASS_KEYS[d.class_name], d))
 
+    members: dict[Region, list[GradingCNN]] = {}
     with clock.stage("grading"):
         grades: list[SliceGrade] = []
         for index, region in enumerate(Region):
@@ -112,24 +112,34 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
                 continue
             if mine:
                 config, _ = bundle.graders[region]
-                grades += grade_slices(mine, bundle.grader_members(region, device), config)
+                members[region] = bundle.grader_members(region, device)
+                grades += grade_slices(mine, members[region], config)
             control.report("grading", index + 1, len(Region))
         offset = _slice_offset(bundle, options)
         summary = summarize(grades, offset)
     skipped += _not_found(summary, levels, slice_levels, stacks)
 
-    result = GradingResult(study.study_uid, study.patient_id, _series_records(study, stacks), grades, summary,
-                           levels, skipped=skipped, warnings=list(levels.warnings))
+    graded = {stack.key: GradedStack(stack.stack, stack.pixels) for plane in Plane for stack in stacks[plane]}
     with clock.stage("anatomy"):
-        _add_anatomy(result, bundle, stacks[Plane.AXIAL], slice_levels, device)
+        anatomy_classes = _add_anatomy(summary, graded, bundle, stacks[Plane.AXIAL], slice_levels, levels, device,
+                                       skipped)
     with clock.stage("explain"):
-        _explain(result, bundle, options, offset, device, control)
-    result.timings = clock.timings
-    return result
+        explained = _explain(grades, summary, graded, bundle, members, options, offset, control)
+    source = f"lss grade {lss.__version__} with {bundle.record().name}"
+    series = _series_records(study, stacks)
+    warnings = list(levels.warnings)
+    read = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=list(summary), discs=list(levels.discs),
+                         series=list(series), patient_id=study.patient_id, source=source,
+                         extra={"skipped": list(skipped), "warnings": list(warnings)})
+    per_slice = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=[g.finding() for g in grades],
+                              discs=list(levels.discs), series=list(series), patient_id=study.patient_id,
+                              source=source)
+    return GradingRun(read, per_slice, list(graded.values()), bundle.record(), asdict(options), explained,
+                      anatomy_classes, skipped, warnings, clock.timings)
 
 
 def _detect(bundle: ModelBundle, plane: Plane, stacks: list[ViewStack], options: GradingOptions,
-            device: torch.device, control: TrainingControl) -> list[Detection]:
+            device: torch.device, control: RunControl) -> list[Detection]:
     if not stacks:
         return []
     config, _ = bundle.detectors[plane]
@@ -175,35 +185,39 @@ def _series_records(study: Study, stacks: dict[Plane, list[ViewStack]]) -> list[
     return list(records.values())
 
 
-def _add_anatomy(result: GradingResult, bundle: ModelBundle, axial: list[ViewStack],
-                 slice_levels: dict, device: torch.device) -> None:
+def _add_anatomy(summary: list[Finding], graded: dict[tuple, GradedStack], bundle: ModelBundle,
+                 axial: list[ViewStack], slice_levels: dict, levels: SpineLevels, device: torch.device,
+                 skipped: list[str]) -> list[str]:
+    """Segment the axial stacks into ``graded``, add the canal measures to the summary; the class names."""
     model = bundle.segmenter_model(device) if axial else None
     if model is None:
         if axial:
-            result.skipped.append("anatomy measures: the model bundle has no segmenter")
-        return
+            skipped.append("anatomy measures: the model bundle has no segmenter")
+        return []
     config = SegmenterConfig.from_dict(bundle.segmenter[0])
     masks = segment_stacks(model, config, axial)
-    result.anatomy = {stack.key: (stack, masks[stack.key]) for stack in axial}
-    result.anatomy_classes = list(config.class_names)
-    measures = level_measures(masks, measured_slices(axial, slice_levels, result.levels.discs),
-                              list(config.class_names))
-    for finding in result.summary:
+    for stack in axial:
+        graded[stack.key].anatomy = masks[stack.key]
+    measures = level_measures(masks, measured_slices(axial, slice_levels, levels.discs), list(config.class_names))
+    for finding in summary:
         if finding.region is Region.CENTRAL_CANAL and finding.level in measures:
             finding.measures.update(measures[finding.level])
+    return list(config.class_names)
 
 
-def _explain(result: GradingResult, bundle: ModelBundle, options: GradingOptions, offset: float,
-             device: torch.device, control: TrainingControl) -> None:
+def _explain(grades: list[SliceGrade], summary: list[Finding], graded: dict[tuple, GradedStack],
+             bundle: ModelBundle, members: dict[Region, list[GradingCNN]], options: GradingOptions, offset: float,
+             control: RunControl) -> list[ExplainedCrop]:
+    """Integrated Gradients of the central slices of the findings asked for; heatmaps into ``graded``."""
     if options.heatmaps == "none":
-        return
-    wanted = {f.key: int(f.grade) for f in result.summary
-              if options.heatmaps == "all" or f.grade.is_dichotomous_positive}
+        return []
+    wanted = {f.key: int(f.grade) for f in summary if options.heatmaps == "all" or f.grade.is_dichotomous_positive}
     by_key: dict[FindingKey, list[SliceGrade]] = {}
-    for grade in result.slice_grades:
+    for grade in grades:
         if grade.key in wanted:
             by_key.setdefault(grade.key, []).append(grade)
     chosen = [g for key in by_key for g in central_slices(by_key[key], offset)]
+    explained: list[ExplainedCrop] = []
     heat: dict[tuple, tuple[ViewStack, np.ndarray]] = {}
     for index, region in enumerate(Region):
         mine = [g for g in chosen if g.key[1] is region]
@@ -211,18 +225,22 @@ def _explain(result: GradingResult, bundle: ModelBundle, options: GradingOptions
             continue
         config, _ = bundle.graders[region]
         targets = torch.tensor([wanted[g.key] for g in mine])
-        attributions = integrated_gradients(bundle.grader_members(region, device), torch.stack([g.crop for g in mine]),
-                                            targets, options.ig_steps)
+        attributions = integrated_gradients(members[region], torch.stack([g.crop for g in mine]), targets,
+                                            options.ig_steps)
         for k, grade in enumerate(mine):
-            error = float(attributions.relative_error[k])
-            result.explained.append(Explained(grade, int(targets[k]), attributions.maps[k].numpy(),
-                                              float(attributions.difference[k]), error, int(attributions.steps[k])))
+            attribution = attributions.maps[k].numpy()
+            explained.append(ExplainedCrop(grade.key, grade.finding().boxes[0], int(targets[k]),
+                                           grade.crop[0].numpy(), attribution, grade.mirrored,
+                                           float(attributions.difference[k]), float(attributions.relative_error[k]),
+                                           int(attributions.steps[k])))
             stack = grade.detection.stack
             volume = heat.setdefault(stack.key, (stack, np.zeros(stack.scaled.shape, np.float32)))[1]
-            paste_attribution(volume[grade.detection.slice_index], attributions.maps[k].numpy(),
-                              grade.detection.box_view, config.box_enlargement, grade.mirrored)
+            paste_attribution(volume[grade.detection.slice_index], attribution, grade.detection.box_view,
+                              config.box_enlargement, grade.mirrored)
         log.info("Integrated Gradients, %s: %d crops, completeness error median %.3f, max %.3f, steps up to %d",
                  region.value, len(mine), float(attributions.relative_error.median()),
                  float(attributions.relative_error.max()), int(attributions.steps.max()))
         control.report("explain", index + 1, len(Region))
-    result.heatmaps = {key: (stack, stack.view.view_to_image(volume)) for key, (stack, volume) in heat.items()}
+    for key, (stack, volume) in heat.items():
+        graded[key].heatmap = stack.view.view_to_image(volume)
+    return explained

@@ -26,7 +26,7 @@ from lss.dicom.levels import assign_axial_levels, slice_centre_lps
 from lss.model.findings import DiscPosition
 from lss.model.vocabulary import Level, Side
 from lss.pipeline.detection import Detection
-from lss.pipeline.stacks import ViewStack
+from lss.preprocess.stack_view import ViewStack
 
 DISC_GAP_MM = 9.0
 DISC_SPACING_MM = (18.0, 60.0)

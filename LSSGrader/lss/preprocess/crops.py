@@ -1,5 +1,10 @@
 """Grading crops: the region's box enlarged by 50 % about its centre, resampled to a square of ``crop_size``.
 
+A crop is cut in two steps, the same in training and inference: the context patch (the box enlarged
+``CONTEXT`` times as much, at twice the crop size), then its central half (``central_crops``). Training's
+augmentation turns, scales and shifts that second step at random (``lss.training.augment``), through the same
+``resample_patches``.
+
 Crops are cut from slices in the canonical view (``lss.preprocess.canonical``) with torchvision's
 ``roi_align`` (bilinear, zero outside the image). Right-side **axial** crops (the right lateral recess) are
 mirrored left–right so that one grader serves both sides: in the axial canonical view that turns a right
@@ -12,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from lss.model.vocabulary import Region, Side
+from lss.nets.grader import GraderConfig
 
 Box = tuple[float, float, float, float]
+CONTEXT = 2.0  # patch field / crop field
 
 
 def needs_mirroring(region: Region | None, side: Side) -> bool:
@@ -42,3 +50,24 @@ def cut_crops(image: torch.Tensor, boxes: Sequence[Box], size: int, factor: floa
         flip = torch.tensor(list(mirror), dtype=torch.bool)
         crops[flip] = crops[flip].flip(-1)
     return crops
+
+
+def resample_patches(patches: torch.Tensor, theta: torch.Tensor, crop_size: int) -> torch.Tensor:
+    """Crops (N, 1, S, S) of context patches (N, 1, 2S, 2S) through affine maps ``theta`` (N, 2, 3), bilinear,
+    zero outside."""
+    grid = F.affine_grid(theta, [patches.shape[0], 1, crop_size, crop_size], align_corners=False)
+    return F.grid_sample(patches, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def central_crops(patches: torch.Tensor, crop_size: int) -> torch.Tensor:
+    """The central half of each context patch (N, 1, 2S, 2S), resampled to (N, 1, S, S)."""
+    theta = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]).expand(patches.shape[0], 2, 3)
+    return resample_patches(patches, theta, crop_size)
+
+
+def grading_crops(image: torch.Tensor, boxes: list[Box], config: GraderConfig,
+                  mirror: list[bool] | None = None) -> torch.Tensor:
+    """The grader's input crops (N, 1, S, S) of view-pixel boxes on one scaled view image (1, H, W): the
+    context patch, then its central half — exactly what training sees without augmentation."""
+    patches = cut_crops(image, boxes, 2 * config.crop_size, CONTEXT * config.box_enlargement, mirror)
+    return central_crops(patches, config.crop_size)

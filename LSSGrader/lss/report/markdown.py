@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lss.model.findings import Finding
+from lss.model.read import GradingRun
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.pipeline.result import GradingResult
 
 COLUMNS = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT), (Region.LATERAL_RECESS, Side.RIGHT),
            (Region.NEURAL_FORAMEN, Side.LEFT), (Region.NEURAL_FORAMEN, Side.RIGHT))
@@ -35,16 +33,17 @@ def impression(findings: list[Finding]) -> list[str]:
     return lines
 
 
-def render_report(result: GradingResult, bundle_description: dict[str, Any]) -> str:
+def render_report(run: GradingRun) -> str:
     """The whole report.md text."""
-    by_key = {f.key: f for f in result.summary}
+    summary = run.findings.findings
+    by_key = {f.key: f for f in summary}
     lines = ["# Lumbar spinal stenosis — automated read", "",
              "**Research use only. Not a medical device; not for clinical use.**", "",
-             f"- Study: `{result.study_uid}`",
-             f"- Model: {bundle_description.get('name', '?')} {bundle_description.get('version', '')}".rstrip()]
-    if bundle_description.get("limitations"):
-        lines.append(f"- Model limitations: {bundle_description['limitations']}")
-    lines += ["", "## Impression", ""] + [f"- {line}" for line in impression(result.summary)]
+             f"- Study: `{run.study_uid}`",
+             f"- Model: {run.model.name or '?'} {run.model.version or ''}".rstrip()]
+    if run.model.limitations:
+        lines.append(f"- Model limitations: {run.model.limitations}")
+    lines += ["", "## Impression", ""] + [f"- {line}" for line in impression(summary)]
     lines += ["", "## Grades by level", "",
               "| Level | Central canal | Left lateral recess | Right lateral recess | Left foramen | Right foramen |",
               "|---|---|---|---|---|---|"]
@@ -52,14 +51,14 @@ def render_report(result: GradingResult, bundle_description: dict[str, Any]) -> 
         cells = [_cell(by_key.get((level, region, side))) for region, side in COLUMNS]
         lines.append(f"| {level.value} | " + " | ".join(cells) + " |")
     lines += ["", "Cells: grade (probability of that grade; ± ensemble SD). — = not graded.", ""]
-    measured = [f for f in result.summary if f.region is Region.CENTRAL_CANAL and f.measures]
+    measured = [f for f in summary if f.region is Region.CENTRAL_CANAL and f.measures]
     if measured:
         lines += ["## Canal measures (segmentation)", "", "| Level | Dural sac area (mm²) | AP diameter (mm) |",
                   "|---|---|---|"]
         lines += [f"| {f.level.value} | {f.measures.get('dural_sac_area_mm2', float('nan')):.0f} | "
                   f"{f.measures.get('ap_diameter_mm', float('nan')):.1f} |" for f in measured]
         lines += ["", "Dural sac area < 100 mm² is relative, < 75 mm² absolute stenosis (Hamanishi; Schönström).", ""]
-    notes = result.warnings + result.skipped
+    notes = run.notes
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(lines)

@@ -10,9 +10,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from lss.atomic import atomic_path
+from lss.model.findings import Finding
+from lss.model.read import ExplainedCrop, GradedStack
 from lss.model.vocabulary import Grade, Region
-from lss.pipeline.grading import SliceGrade
-from lss.pipeline.result import Explained
+from lss.preprocess.canonical import canonical_view
+from lss.preprocess.intensity import scale_slice
 
 HEAT_ALPHA = 0.45
 MIN_DISPLAY = 512  # the shown field is enlarged to this many pixels on its shorter side
@@ -35,31 +37,37 @@ def blend_heat(rgb: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return (rgb * (1 - alpha) + colour * alpha).astype(np.uint8)
 
 
-def finding_label(grade: SliceGrade) -> str:
+def finding_label(finding: Finding) -> str:
     """'L4/L5 left recess moderate 71%'."""
-    level, region, side = grade.key
-    side_text = "" if side.value == "none" else f"{side.value} "
-    percent = 100 * float(grade.probabilities[int(grade.grade)])
-    return f"{level.value} {side_text}{SHORT_REGION[region]} {grade.grade.label} {percent:.0f}%"
+    side_text = "" if finding.side.value == "none" else f"{finding.side.value} "
+    percent = 100 * float(finding.probabilities[int(finding.grade)])
+    return f"{finding.level.value} {side_text}{SHORT_REGION[finding.region]} {finding.grade.label} {percent:.0f}%"
 
 
-def slice_picture(scaled: np.ndarray, heat: np.ndarray | None, grades: list[SliceGrade]) -> Image.Image:
-    """One view slice, cut to the graded anatomy and enlarged, with heat, numbered boxes and a legend."""
+def slice_picture(graded: GradedStack, index: int, findings: list[Finding]) -> Image.Image:
+    """Slice ``index`` of a graded stack in the canonical view, cut to the graded anatomy and enlarged, with its
+    heatmap, the findings' boxes (one each, on this slice) numbered, and a legend."""
+    view = canonical_view(graded.stack.geometry, graded.stack.plane)
+    scaled = scale_slice(view.image_to_view(graded.pixels[index]))
+    heat = None if graded.heatmap is None else view.image_to_view(graded.heatmap[index])
+    heat = heat if heat is not None and heat.any() else None
     rgb = grey_rgb(scaled) if heat is None else blend_heat(grey_rgb(scaled), heat)
-    left, top, right, bottom = _field(scaled.shape, [g.detection.box_view for g in grades])
+    view_boxes = {id(f): view.box_to_view((f.boxes[0].col_min, f.boxes[0].row_min, f.boxes[0].col_max,
+                                           f.boxes[0].row_max)) for f in findings}
+    left, top, right, bottom = _field(scaled.shape, list(view_boxes.values()))
     zoom = MIN_DISPLAY / min(right - left, bottom - top)
     picture = Image.fromarray(rgb[top:bottom, left:right]).resize(
         (round((right - left) * zoom), round((bottom - top) * zoom)), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(picture)
     font = ImageFont.load_default(size=14)
-    ordered = sorted(grades, key=lambda g: (g.key[0].index, g.key[1].value, g.key[2].value))
-    for number, grade in enumerate(ordered, start=1):
-        c0, r0, c1, r1 = grade.detection.box_view
+    ordered = sorted(findings, key=lambda f: (f.level.index, f.region.value, f.side.value))
+    for number, finding in enumerate(ordered, start=1):
+        c0, r0, c1, r1 = view_boxes[id(finding)]
         box = [(c0 - left) * zoom, (r0 - top) * zoom, (c1 - left) * zoom, (r1 - top) * zoom]
-        colour = Grade(grade.grade).colour
+        colour = Grade(finding.grade).colour
         draw.rectangle(box, outline=colour, width=2)
         draw.text((box[2] + 3, box[1]), str(number), fill=colour, font=font, stroke_width=2, stroke_fill="black")
-        draw.text((6, 4 + 17 * (number - 1)), f"{number} {finding_label(grade)}", fill=colour, font=font,
+        draw.text((6, 4 + 17 * (number - 1)), f"{number} {finding_label(finding)}", fill=colour, font=font,
                   stroke_width=2, stroke_fill="black")
     return picture
 
@@ -76,9 +84,9 @@ def _field(shape: tuple[int, ...], boxes: list[tuple[float, float, float, float]
     return left, top, right, bottom
 
 
-def crop_picture(explained: Explained, size: int = 192) -> Image.Image:
+def crop_picture(explained: ExplainedCrop, size: int = 192) -> Image.Image:
     """The graded crop (as the grader saw it) beside the same crop with its positive attributions."""
-    crop = explained.slice_grade.crop[0].numpy()
+    crop = explained.crop
     positive = np.clip(explained.attribution, 0.0, None)
     heat = positive / positive.max() if positive.max() > 0 else positive
     left = Image.fromarray(grey_rgb(crop)).resize((size, size), Image.Resampling.BILINEAR)

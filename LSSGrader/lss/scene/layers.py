@@ -4,10 +4,9 @@ foreground layer; anatomy label maps as a segmentation with named, coloured segm
 from __future__ import annotations
 
 import numpy as np
-import SimpleITK as sitk
 
-from lss.model.geometry import LPS_TO_RAS
-from lss.scene.volumes import image_data, lss_attribute, vtk_matrix
+from lss.model.geometry import StackGeometry
+from lss.scene.volumes import add_volume, lss_attribute
 
 HEAT_COLOURS = "LSS heat"
 HEAT_OPACITY = 0.4
@@ -15,24 +14,6 @@ HEAT_THRESHOLD = 0.02  # heat below this is transparent
 SEGMENT_COLOURS = {"thecal_sac": (0.35, 0.65, 1.0), "disc": (0.55, 0.85, 0.55), "vertebral_bone": (0.95, 0.9, 0.7),
                    "ligamentum_flavum": (0.95, 0.75, 0.2), "facet_joint": (0.8, 0.5, 0.9),
                    "epidural_fat": (1.0, 1.0, 0.4), "nerve_root": (1.0, 0.45, 0.3)}
-
-
-def ijk_to_ras_of(image: sitk.Image) -> np.ndarray:
-    """The IJK→RAS matrix of a SimpleITK image (which is in LPS)."""
-    direction = np.array(image.GetDirection()).reshape(3, 3)
-    lps = np.eye(4)
-    lps[:3, :3] = direction * np.array(image.GetSpacing())[None, :]
-    lps[:3, 3] = image.GetOrigin()
-    return LPS_TO_RAS @ lps
-
-
-def add_image_volume(scene, image: sitk.Image, name: str, class_name: str = "vtkMRMLScalarVolumeNode"):
-    """A volume node from a SimpleITK image (e.g. a heatmap or anatomy NRRD written by ``lss grade``)."""
-    node = scene.AddNewNodeByClass(class_name, name)
-    node.SetIJKToRASMatrix(vtk_matrix(ijk_to_ras_of(image)))
-    node.SetAndObserveImageData(image_data(sitk.GetArrayFromImage(image)))
-    node.CreateDefaultDisplayNodes()
-    return node
 
 
 def heat_colour_table(scene):
@@ -50,9 +31,10 @@ def heat_colour_table(scene):
     return table
 
 
-def add_heatmap(scene, image: sitk.Image, name: str):
-    """A heat volume: [0, 1] window, heat colours, values below HEAT_THRESHOLD transparent."""
-    node = add_image_volume(scene, image, name)
+def add_heatmap(scene, heat: np.ndarray, geometry: StackGeometry, name: str):
+    """A heat volume (slices, rows, columns) on its stack's grid: [0, 1] window, heat colours, values below
+    HEAT_THRESHOLD transparent."""
+    node = add_volume(scene, heat.astype(np.float32), geometry, name)
     display = node.GetDisplayNode()
     display.SetAndObserveColorNodeID(heat_colour_table(scene).GetID())
     display.SetAutoWindowLevel(False)
@@ -78,22 +60,23 @@ def show_in_slice_views(scene, background_id: str | None, foreground_id: str | N
     return count
 
 
-def add_anatomy_segmentation(scene, labels: sitk.Image, legend: dict[str, str], name: str):
-    """A segmentation node with one named, coloured segment per anatomy class present in ``labels``."""
+def add_anatomy_segmentation(scene, labels: np.ndarray, geometry: StackGeometry, class_names: list[str], name: str):
+    """A segmentation node with one named, coloured segment per anatomy class present in ``labels`` (slices,
+    rows, columns; indices into ``class_names``) on its stack's grid."""
     from slicer import vtkSlicerSegmentationsModuleLogic
 
     segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", name)
     segmentation.CreateDefaultDisplayNodes()
     segments = segmentation.GetSegmentation()
-    for value in sorted({int(v) for v in np.unique(sitk.GetArrayViewFromImage(labels)) if v > 0}):
-        mask = sitk.Cast(labels == value, sitk.sitkUInt8)
-        labelmap = add_image_volume(scene, mask, f"{name} {value}", "vtkMRMLLabelMapVolumeNode")
+    for value in sorted({int(v) for v in np.unique(labels) if v > 0}):
+        mask = (labels == value).astype(np.uint8)
+        labelmap = add_volume(scene, mask, geometry, f"{name} {value}", "vtkMRMLLabelMapVolumeNode")
         imported = vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labelmap, segmentation)
         scene.RemoveNode(labelmap)
         if not imported:
             raise RuntimeError(f"{name}: anatomy label {value} could not be imported as a segment")
         segment = segments.GetNthSegment(segments.GetNumberOfSegments() - 1)
-        class_name = legend.get(str(value), f"label {value}")
+        class_name = class_names[value] if value < len(class_names) else f"label {value}"
         segment.SetName(class_name.replace("_", " "))
         segment.SetColor(*SEGMENT_COLOURS.get(class_name, (0.7, 0.7, 0.7)))
     segmentation.SetAttribute(lss_attribute("role"), "anatomy")

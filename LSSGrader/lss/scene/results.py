@@ -1,23 +1,22 @@
 """Put a grading run's outputs into the scene, and take the (corrected) findings back out.
 
-``show_results`` reads what ``lss grade`` wrote (findings.json, slice_findings.json, heatmaps/, anatomy/) and
-builds, under one subject-hierarchy folder per study (replacing an earlier run): a volume per study stack,
-one ROI per graded slice box, the results table, heat volumes (the first as foreground) and the anatomy
-segmentation. ``corrected_findings`` reads the ROI nodes back — moved, resized or regraded by a reader — as
-the project's findings, ready to save as training annotations.
+``show_results`` takes a grading run (``lss.model.read.GradingRun``: findings, slice findings, the stacks' pixels,
+heatmaps and anatomy, all in memory — nothing is read again from disk) and builds, under one subject-hierarchy
+folder per study (replacing an earlier run): a volume per study stack, one ROI per graded slice box, the
+results table, heat volumes (the first as foreground) and the anatomy segmentation. ``corrected_findings``
+reads the ROI nodes back — moved, resized or regraded by a reader — as the project's findings, ready to save as
+training annotations.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import SimpleITK as sitk
-
-from lss.dicom.model import Study
 from lss.model.findings import FindingsKind, StudyFindings
-from lss.model.findings_io import read_findings, write_findings
+from lss.model.findings_io import write_findings
+from lss.model.read import GradingRun
+from lss.model.study import Study
 from lss.scene.layers import add_anatomy_segmentation, add_heatmap, show_in_slice_views
 from lss.scene.rois import add_finding_roi, finding_from_roi, finding_rois
 from lss.scene.run_folder import new_run_folder, put_in_folder
@@ -38,15 +37,13 @@ class SceneResults:
     anatomy: list = field(default_factory=list)
 
 
-def show_results(scene, study: Study, out_dir: Path) -> SceneResults:
-    """Add a study and the outputs of ``lss grade`` in ``out_dir`` to the scene (see the module docstring)."""
-    out_dir = Path(out_dir)
-    summary = read_findings(out_dir / "findings.json")
-    slices = read_findings(out_dir / "slice_findings.json")
+def show_results(scene, study: Study, run: GradingRun) -> SceneResults:
+    """Add a study and a grading run of it to the scene (see the module docstring)."""
+    summary, slices = run.findings, run.slice_findings
     folder = new_run_folder(scene, study.study_uid, f"LSS {study.patient_id or study.study_uid}")
     results = SceneResults(folder)
     levels_on = _levels_on_stacks(slices, study)
-    results.volumes = add_study_volumes(scene, study, levels_on)
+    results.volumes = add_study_volumes(scene, study, levels_on, {g.key: g.pixels for g in run.stacks})
     spacing = {key: abs(stack_geometry(node).slice_spacing) or 1.0 for key, node in study_volume_nodes(scene).items()}
     roi_ids: dict[tuple, list[str]] = {}
     for finding in slices.findings:
@@ -56,14 +53,14 @@ def show_results(scene, study: Study, out_dir: Path) -> SceneResults:
             results.rois.append(node)
             roi_ids.setdefault(finding.key, []).append(node.GetID())
     results.table = add_results_table(scene, summary.findings, _central_first(roi_ids))
-    for path in sorted((out_dir / "heatmaps").glob("*.nrrd")):
-        results.heatmaps.append(add_heatmap(scene, sitk.ReadImage(str(path)), f"LSS heat {path.stem}"))
-    legend_path = out_dir / "anatomy" / "legend.json"
-    if legend_path.is_file():
-        legend = json.loads(legend_path.read_text())
-        for path in sorted((out_dir / "anatomy").glob("*.nrrd")):
-            results.anatomy.append(add_anatomy_segmentation(scene, sitk.ReadImage(str(path)), legend,
-                                                            f"LSS anatomy {path.stem}"))
+    names = run.stack_names()
+    for graded in sorted(run.stacks, key=lambda g: names[g.key]):  # the order of the files lss grade writes
+        geometry = graded.stack.geometry
+        if graded.heatmap is not None:
+            results.heatmaps.append(add_heatmap(scene, graded.heatmap, geometry, f"LSS heat {names[graded.key]}"))
+        if graded.anatomy is not None:
+            results.anatomy.append(add_anatomy_segmentation(scene, graded.anatomy, geometry, run.anatomy_classes,
+                                                            f"LSS anatomy {names[graded.key]}"))
     for node in [*results.volumes, *results.rois, results.table, *results.heatmaps, *results.anatomy]:
         put_in_folder(scene, folder, node)
     if results.volumes:

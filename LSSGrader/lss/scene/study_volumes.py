@@ -10,10 +10,9 @@ import json
 
 import numpy as np
 
-from lss.dicom.model import Study
 from lss.model.geometry import LPS_TO_RAS, StackGeometry
+from lss.model.study import Study
 from lss.scene.volumes import add_volume, ijk_to_ras, lss_attribute
-from lss.training.study_stacks import annotated_stacks
 
 STACK_ROLE = "stack"
 
@@ -25,17 +24,21 @@ def stack_volume_name(role: str, description: str, stack_index: int, n_stacks: i
     return f"{role}{level} — {description or 'series'}{part}"
 
 
-def add_study_volumes(scene, study: Study, stack_levels: dict[tuple[str, int], list[str]] | None = None) -> list:
-    """One volume node per stack of the roles the engine uses (study series must carry roles)."""
+def add_study_volumes(scene, study: Study, stack_levels: dict[tuple[str, int], list[str]] | None = None,
+                      pixels: dict[tuple[str, int], np.ndarray] | None = None) -> list:
+    """One volume node per stack of the roles the engine uses (study series must carry roles); ``pixels`` are
+    stacks already read (by key), the others are read here."""
     nodes = []
-    for stack in annotated_stacks(study):
+    for stack in study.stacks_in_roles():
         series = study.series_by_uid(stack.series_uid)
         levels = (stack_levels or {}).get(stack.key, [])
-        name = stack_volume_name(stack.role, series.description, stack.stack_index, len(series.stacks), levels)
-        node = add_volume(scene, stack.load_pixels().astype(np.float32), stack.geometry, name)
+        name = stack_volume_name(stack.role, series.description, stack.index, len(series.stacks), levels)
+        array = (pixels or {}).get(stack.key)
+        array = stack.load_pixels() if array is None else array
+        node = add_volume(scene, array.astype(np.float32), stack.geometry, name)
         node.SetAttribute(lss_attribute("role"), STACK_ROLE)
         node.SetAttribute(lss_attribute("series_uid"), stack.series_uid)
-        node.SetAttribute(lss_attribute("stack_index"), str(stack.stack_index))
+        node.SetAttribute(lss_attribute("stack_index"), str(stack.index))
         node.SetAttribute(lss_attribute("series_role"), stack.role)
         node.SetAttribute(lss_attribute("sop_uids"), json.dumps(stack.sop_uids))
         nodes.append(node)

@@ -1,7 +1,8 @@
-"""The training data model: annotated image stacks, whatever format the annotations came in.
+"""The training data model: annotated studies, whatever format the annotations came in.
 
 Every importer (native JSON, LabelImg VOC XML, RSNA 2024, Slicer markups) produces ``AnnotatedStudy``
-objects plus an ``ImportReport``; datasets, splits and trainers only ever see these.
+objects (the study's stacks — ``lss.model.study.Stack`` — and the boxes on them) plus an ``ImportReport``;
+datasets, splits and trainers only ever see these.
 
 A box target is a *set* of grades that the annotation allows: one grade for a 4-way read, {normal, mild}
 for the RSNA challenge's "Normal/Mild" label (see ``lss.training.losses``), the empty set for boxes that
@@ -10,64 +11,48 @@ carry no grade (discs, or regions annotated for detection only).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from lss.model.geometry import StackGeometry
-from lss.model.vocabulary import Grade, Level, Plane, Region, Side
-
-DISC = "disc"  # detector class of an intervertebral disc on sagittal images (for level labelling)
-AXIAL_CLASSES = ("central_canal", "lateral_recess_left", "lateral_recess_right")
-SAGITTAL_CLASSES = ("neural_foramen", DISC)
+from lss.model.findings import Box
+from lss.model.study import Stack
+from lss.model.vocabulary import Grade, Level, Region, Side
+from lss.preprocess.detector_classes import detector_class
 
 
-def detector_class(region: Region | None, side: Side) -> str:
-    """The detector class name of a region box: the axial detector tells the recess sides apart (on images in
-    the canonical view, see ``lss.preprocess.canonical``); the sagittal detector finds foramina of either side
-    and discs (``region=None``)."""
-    if region is None:
-        return DISC
-    if region is Region.LATERAL_RECESS:
-        return f"lateral_recess_{side.value}"
-    return region.value
-
-
-@dataclass
-class AnnotatedStack:
-    """One stack of parallel slices with its geometry, role and pixels (loaded on demand)."""
-
-    series_uid: str
-    stack_index: int
-    role: str  # "ax_t2", "sag_t1" or "sag_t2"
-    geometry: StackGeometry
-    sop_uids: list[str]
-    load_pixels: Callable[[], np.ndarray]  # (slices, rows, columns) float32
-    load_labels: Callable[[], np.ndarray] | None = None  # tissue labels, same shape (phantom only)
-
-    @property
-    def key(self) -> tuple[str, int]:
-        """(SeriesInstanceUID, stack index): how boxes refer to their stack."""
-        return (self.series_uid, self.stack_index)
-
-    @property
-    def plane(self) -> Plane:
-        """Axial for ax_* roles, sagittal otherwise."""
-        return Plane.AXIAL if self.role.startswith("ax") else Plane.SAGITTAL
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BoxAnnotation:
-    """One annotated box on one slice of one stack, in the stack's pixel-edge coordinates (xyxy)."""
+    """One annotated box: the data model's ``Box`` (series, image, slice, pixel edges and LPS corners) on stack
+    ``stack_index`` of its series, with what it shows and the grades it allows."""
 
-    stack_key: tuple[str, int]
-    slice_index: int
-    box: tuple[float, float, float, float]
+    stack_index: int
+    box: Box
     region: Region | None  # None: an intervertebral disc
     side: Side
     level: Level | None
     grades: frozenset[Grade] = frozenset()
+
+    @classmethod
+    def on_stack(cls, stack: Stack, slice_index: int, pixels: tuple[float, float, float, float],
+                 region: Region | None, side: Side, level: Level | None,
+                 grades: frozenset[Grade] = frozenset()) -> BoxAnnotation:
+        """A box of pixel edges (col_min, row_min, col_max, row_max) on one slice of ``stack``."""
+        box = Box.from_pixels(stack.geometry, slice_index, *pixels, stack.series_uid, stack.sop_uids[slice_index])
+        return cls(stack.index, box, region, side, level, grades)
+
+    @property
+    def stack_key(self) -> tuple[str, int]:
+        """(SeriesInstanceUID, stack index) of the stack it lies on."""
+        return (self.box.series_uid, self.stack_index)
+
+    @property
+    def slice_index(self) -> int:
+        """The slice of its stack it lies on."""
+        return self.box.slice_index
+
+    @property
+    def pixels(self) -> tuple[float, float, float, float]:
+        """(col_min, row_min, col_max, row_max): pixel edges on its slice."""
+        return self.box.pixel_box
 
     @property
     def detector_class(self) -> str:
@@ -85,12 +70,12 @@ class AnnotatedStudy:
     """A study's stacks and the boxes annotated on them."""
 
     study_uid: str
-    stacks: list[AnnotatedStack]
+    stacks: list[Stack]
     boxes: list[BoxAnnotation]
     source: str = ""
     midline_lps: tuple[float, float, float] | None = None  # a point on the mid-sagittal plane, if known
 
-    def stack(self, key: tuple[str, int]) -> AnnotatedStack:
+    def stack(self, key: tuple[str, int]) -> Stack:
         """The stack a box refers to."""
         for stack in self.stacks:
             if stack.key == key:

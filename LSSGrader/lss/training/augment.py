@@ -11,7 +11,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
+
+from lss.preprocess.crops import central_crops, resample_patches
 
 
 @dataclass
@@ -48,15 +49,12 @@ def crops_from_patches(patches: torch.Tensor, crop_size: int, config: AugmentCon
                        generator: torch.Generator | None = None) -> torch.Tensor:
     """Grading crops (N, 1, S, S) from context patches (N, 1, 2S, 2S): their central half, turned, scaled and
     shifted at random when ``config`` is given (exactly the central half otherwise)."""
-    n = patches.shape[0]
     if config is None:
-        theta = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]).expand(n, 2, 3)
-    else:
-        angle = _uniform(n, math.radians(config.rotation_deg), generator)
-        zoom = 0.5 * (1 + _uniform(n, config.scale, generator))
-        shift = torch.stack([_uniform(n, config.shift, generator), _uniform(n, config.shift, generator)], dim=1)
-        cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
-        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, [n, 1, crop_size, crop_size], align_corners=False)
-    crops = F.grid_sample(patches, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return crops if config is None else jitter_intensity(crops, config, generator)
+        return central_crops(patches, crop_size)
+    n = patches.shape[0]
+    angle = _uniform(n, math.radians(config.rotation_deg), generator)
+    zoom = 0.5 * (1 + _uniform(n, config.scale, generator))
+    shift = torch.stack([_uniform(n, config.shift, generator), _uniform(n, config.shift, generator)], dim=1)
+    cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    return jitter_intensity(resample_patches(patches, theta, crop_size), config, generator)

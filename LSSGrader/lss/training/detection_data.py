@@ -10,16 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lss.model.vocabulary import Plane
-from lss.preprocess.canonical import canonical_view
-from lss.preprocess.intensity import scale_slice
-from lss.training.annotations import AXIAL_CLASSES, SAGITTAL_CLASSES, AnnotatedStack, AnnotatedStudy
+from lss.preprocess.detector_classes import DETECTOR_CLASSES, DETECTOR_ROLES
+from lss.preprocess.detector_io import resize_for_detector
+from lss.preprocess.stack_view import view_stack
+from lss.training.annotations import AnnotatedStudy
 
 QUANTISATION = 170.0  # scaled intensities run to 1.5; 1.5 × 170 = 255
-DETECTOR_ROLES = {Plane.AXIAL: "ax_t2", Plane.SAGITTAL: "sag_t1"}
-DETECTOR_CLASSES = {Plane.AXIAL: AXIAL_CLASSES, Plane.SAGITTAL: SAGITTAL_CLASSES}
 
 
 @dataclass
@@ -43,32 +41,6 @@ class DetectionImage:
         return {"boxes": torch.from_numpy(self.boxes).reshape(-1, 4), "labels": torch.from_numpy(self.labels)}
 
 
-def scaled_view(stack: AnnotatedStack) -> np.ndarray:
-    """All slices of a stack in the canonical view, each scaled to [0, 1.5] (slices, H, W) float32."""
-    view = canonical_view(stack.geometry, stack.plane)
-    return np.stack([scale_slice(image) for image in view.image_to_view(stack.load_pixels())])
-
-
-def resize_for_detector(scaled: np.ndarray, size: int) -> tuple[torch.Tensor, float]:
-    """Scaled view slices (n, H, W) padded to a square (zeros below and to the right, so pixel coordinates do not
-    change) and resized to ``size`` px: ((n, 1, size, size), factor). A field of view cut short in one direction
-    is then shown at the same scale as a square one, instead of being enlarged to fill the detector's input."""
-    tensor = torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))[:, None]
-    side = max(tensor.shape[-2:])
-    tensor = F.pad(tensor, (0, side - tensor.shape[-1], 0, side - tensor.shape[-2]))
-    factor = size / side
-    resized = F.interpolate(tensor, scale_factor=factor, mode="bilinear", antialias=True, align_corners=False)
-    return resized, factor
-
-
-def view_slices(stack: AnnotatedStack, size: int) -> tuple[torch.Tensor, float]:
-    """All slices of a stack in the canonical view, scaled, resized so the shorter side is ``size`` px.
-
-    Returns (slices (n, 1, H, W) float32, resize factor view → resized).
-    """
-    return resize_for_detector(scaled_view(stack), size)
-
-
 def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[DetectionImage]:
     """Every slice of the study's detector series for ``plane``, with the boxes annotated on it."""
     class_names = DETECTOR_CLASSES[plane]
@@ -76,12 +48,14 @@ def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[Det
     for stack in study.stacks:
         if stack.role != DETECTOR_ROLES[plane]:
             continue
-        view = canonical_view(stack.geometry, stack.plane)
-        resized, factor = view_slices(stack, size)
+        viewed = view_stack(stack)
+        view = viewed.view
+        resized, factor = resize_for_detector(viewed.scaled, size)
         for index in range(resized.shape[0]):
             on_slice = [box for box in study.boxes if box.stack_key == stack.key and box.slice_index == index
                         and box.detector_class in class_names]
-            boxes = np.array([view.box_to_view(box.box) for box in on_slice], dtype=np.float32).reshape(-1, 4) * factor
+            view_boxes = [view.box_to_view(box.pixels) for box in on_slice]
+            boxes = np.array(view_boxes, dtype=np.float32).reshape(-1, 4) * factor
             labels = np.array([class_names.index(box.detector_class) + 1 for box in on_slice], dtype=np.int64)
             image = np.clip(resized[index, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
             graded = np.array([bool(box.grades) for box in on_slice], dtype=bool)

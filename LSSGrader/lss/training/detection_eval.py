@@ -1,8 +1,6 @@
 """Detector validation on annotated images: recall and precision per class at IoU thresholds.
 
-Per image and class the detector keeps at most ``MAX_PER_IMAGE`` boxes scoring at least ``min_score`` (an axial
-slice shows one canal and one recess a side; a sagittal slice from T9 to the sacrum up to nine foramina and
-discs), and
+Per image and class the detector keeps the boxes inference keeps (``lss.preprocess.detector_io.keep_best``), and
 those are matched one-to-one to the annotated boxes greedily in descending score order, the rule of
 ``lss.evaluation.detection`` (PASCAL VOC / pycocotools).
 """
@@ -16,24 +14,8 @@ from torchvision.models.detection import FasterRCNN
 from torchvision.ops import box_iou
 
 from lss.evaluation.detection import greedy_pairs
-from lss.training.annotations import DISC
+from lss.preprocess.detector_io import keep_best
 from lss.training.detection_data import DetectionImage
-
-MAX_PER_IMAGE = {"central_canal": 1, "lateral_recess_left": 1, "lateral_recess_right": 1, "neural_foramen": 9,
-                 DISC: 9}
-MIN_SCORE = 0.3
-
-
-def keep_best(boxes: torch.Tensor, labels: torch.Tensor, scores: torch.Tensor, class_names: Sequence[str],
-              min_score: float = MIN_SCORE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The detections kept per image: score ≥ ``min_score``, at most MAX_PER_IMAGE per class, best first."""
-    keep = []
-    for label, name in enumerate(class_names, start=1):
-        index = torch.nonzero((labels == label) & (scores >= min_score)).flatten()
-        index = index[torch.argsort(scores[index], descending=True)][: MAX_PER_IMAGE.get(name, 1)]
-        keep.append(index)
-    kept = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
-    return boxes[kept], labels[kept], scores[kept]
 
 
 @torch.no_grad()

@@ -2,7 +2,8 @@
 
 A patch covers the grading crop's field twice over (the box enlarged by 2 × ``box_enlargement``), resampled
 to 2 × ``crop_size``, so that augmentation can shift, scale and turn the crop without running out of
-image; the crop itself is the patch's central half (``lss.training.augment``). Right lateral recess
+image; the crop itself is the patch's central half (``lss.preprocess.crops``), turned, scaled and shifted at random
+in training (``lss.training.augment``). Right lateral recess
 patches are mirrored (``lss.preprocess.crops``). Patches are stored as uint8 like detection images.
 """
 
@@ -16,13 +17,11 @@ import torch
 from lss.model.vocabulary import Level, Region, Side
 from lss.nets.grader import N_GRADES, GraderConfig
 from lss.preprocess.canonical import canonical_view
-from lss.preprocess.crops import cut_crops, needs_mirroring
+from lss.preprocess.crops import CONTEXT, cut_crops, needs_mirroring
+from lss.preprocess.detector_classes import DETECTOR_ROLES
 from lss.preprocess.intensity import scale_slice
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation
-from lss.training.augment import crops_from_patches
-from lss.training.detection_data import DETECTOR_ROLES, QUANTISATION
-
-CONTEXT = 2.0  # patch field / crop field
+from lss.training.detection_data import QUANTISATION
 
 
 @dataclass
@@ -68,14 +67,6 @@ class GradingSamples:
                               np.concatenate([p.offsets for p in parts]))
 
 
-def grading_crops(image: torch.Tensor, boxes: list[tuple[float, float, float, float]], config: GraderConfig,
-                  mirror: list[bool] | None = None) -> torch.Tensor:
-    """The grader's input crops (N, 1, S, S) of view-pixel boxes on one scaled view image (1, H, W): the
-    context patch of training, then its central half — exactly what training sees without augmentation."""
-    patches = cut_crops(image, boxes, 2 * config.crop_size, CONTEXT * config.box_enlargement, mirror)
-    return crops_from_patches(patches, config.crop_size, None)
-
-
 def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig) -> GradingSamples:
     """Context patches of every graded box of ``region`` in the study, on the series the region is graded on."""
     patch_size = 2 * config.crop_size
@@ -92,7 +83,7 @@ def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig)
             on_slice = [box for box in boxes if box.slice_index == index]
             image = torch.from_numpy(scale_slice(pixels[index]))[None]
             mirror = [needs_mirroring(box.region, box.side) for box in on_slice]
-            crops = cut_crops(image, [view.box_to_view(box.box) for box in on_slice], patch_size,
+            crops = cut_crops(image, [view.box_to_view(box.pixels) for box in on_slice], patch_size,
                               CONTEXT * config.box_enlargement, mirror)
             allowed = np.zeros((len(on_slice), N_GRADES), bool)
             for row, box in enumerate(on_slice):

@@ -43,11 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lss.dicom.errors import DicomReadError
 from lss.dicom.identify import assign_roles
-from lss.dicom.model import DicomReadError
 from lss.dicom.reader import read_study
+from lss.model.study import Stack
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.training.annotations import AnnotatedStack, AnnotatedStudy, BoxAnnotation, ImportReport
+from lss.training.annotations import AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.slice_location import clip_box, locate_on_roles, slice_pixels, slice_tolerance, stack_name
 from lss.training.study_stacks import annotated_stacks
 
@@ -148,7 +149,7 @@ def _import_folder(folder: Path, report: ImportReport) -> AnnotatedStudy | None:
     return AnnotatedStudy(dicom.study_uid, stacks, boxes, source=str(folder))
 
 
-def boxes_from_markups_file(path: Path, stacks: list[AnnotatedStack], report: ImportReport) -> list[BoxAnnotation]:
+def boxes_from_markups_file(path: Path, stacks: list[Stack], report: ImportReport) -> list[BoxAnnotation]:
     """The boxes of every ROI markup in one file; the file or single markups that cannot be used are refused."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -171,7 +172,7 @@ def boxes_from_markups_file(path: Path, stacks: list[AnnotatedStack], report: Im
     return boxes
 
 
-def box_from_markup(markup: object, stacks: list[AnnotatedStack]) -> BoxAnnotation:
+def box_from_markup(markup: object, stacks: list[Stack]) -> BoxAnnotation:
     """The box one ROI markup marks on the slice its centre lies on; ValueError says why it cannot be used."""
     if not isinstance(markup, dict):
         raise ValueError("not a JSON object")
@@ -188,7 +189,7 @@ def box_from_markup(markup: object, stacks: list[AnnotatedStack]) -> BoxAnnotati
     if box is None:
         raise ValueError(f"the ROI covers no pixel of slice {hit.slice_index} of {stack_name(hit.stack)}")
     grades = frozenset() if label.grade is None else frozenset({label.grade})
-    return BoxAnnotation(hit.stack.key, hit.slice_index, box, label.region, label.side, label.level, grades)
+    return BoxAnnotation.on_stack(hit.stack, hit.slice_index, box, label.region, label.side, label.level, grades)
 
 
 def roi_lps(markup: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

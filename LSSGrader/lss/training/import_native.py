@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from lss.dicom.errors import DicomReadError
 from lss.dicom.identify import assign_roles
-from lss.dicom.model import DicomReadError
 from lss.dicom.reader import read_study
 from lss.model.findings import Box, FindingsKind, StudyFindings
 from lss.model.findings_io import FindingsFileError, read_findings
+from lss.model.study import Stack
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.training.annotations import AnnotatedStack, AnnotatedStudy, BoxAnnotation, ImportReport
+from lss.training.annotations import AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.study_stacks import annotated_stacks, sop_locations
 
 FINDINGS_FILE_NAMES = ("ground_truth.json", "annotation.json", "findings.json")
@@ -83,28 +84,29 @@ def _import_folder(folder: Path, report: ImportReport) -> AnnotatedStudy | None:
     return AnnotatedStudy(findings.study_uid, stacks, boxes, source=str(folder), midline_lps=midline)
 
 
-def boxes_from_findings(findings: StudyFindings, stacks: list[AnnotatedStack], path: Path,
+def boxes_from_findings(findings: StudyFindings, stacks: list[Stack], path: Path,
                         report: ImportReport) -> list[BoxAnnotation]:
     """Every finding box (graded), phantom disc box (``extra.disc_boxes``: every disc in view, thoracic ones
     too) and ungraded phantom foramen box above the lumbar levels (``extra.foramen_boxes``), located by
     SOPInstanceUID."""
     where = sop_locations(stacks)
+    by_key = {stack.key: stack for stack in stacks}
     boxes = []
     for f_index, finding in enumerate(findings.findings):
         for b_index, box in enumerate(finding.boxes):
             located = _locate(box, where, f"{path}: findings[{f_index}].boxes[{b_index}]", report)
             if located is not None:
-                boxes.append(BoxAnnotation(located[0], located[1], box.pixel_box, finding.region, finding.side,
-                                           finding.level, frozenset({Grade(finding.grade)})))
+                boxes.append(BoxAnnotation.on_stack(by_key[located[0]], located[1], box.pixel_box, finding.region,
+                                                    finding.side, finding.level, frozenset({Grade(finding.grade)})))
     for kind, region in (("disc_boxes", None), ("foramen_boxes", Region.NEURAL_FORAMEN)):
         for index, entry in enumerate(findings.extra.get(kind, [])):
-            box = _ungraded_box(entry, region, where, f"{path}: extra.{kind}[{index}]", report)
+            box = _ungraded_box(entry, region, where, by_key, f"{path}: extra.{kind}[{index}]", report)
             if box is not None:
                 boxes.append(box)
     return boxes
 
 
-def _ungraded_box(entry: dict, region: Region | None, where: dict, name: str,
+def _ungraded_box(entry: dict, region: Region | None, where: dict, by_key: dict[tuple[str, int], Stack], name: str,
                   report: ImportReport) -> BoxAnnotation | None:
     """One ``extra`` box without a grade — a disc (``region`` None) or a foramen above the lumbar levels — or
     None after refusing it by name."""
@@ -123,7 +125,8 @@ def _ungraded_box(entry: dict, region: Region | None, where: dict, name: str,
     if col_max <= col_min or row_max <= row_min:
         report.refuse(name, "empty box")
         return None
-    return BoxAnnotation(location[0], location[1], (col_min, row_min, col_max, row_max), region, side, level)
+    return BoxAnnotation.on_stack(by_key[location[0]], location[1], (col_min, row_min, col_max, row_max), region, side,
+                                  level)
 
 
 def disc_level(name: object) -> Level | None:
@@ -151,7 +154,7 @@ def _midline(findings: StudyFindings) -> tuple[float, float, float] | None:
     return tuple(float(v) for v in np.mean([disc.centre_lps for disc in findings.discs], axis=0))
 
 
-def _attach_label_maps(stacks: list[AnnotatedStack], folder: Path) -> None:
+def _attach_label_maps(stacks: list[Stack], folder: Path) -> None:
     """Give each stack the label map in ``folder`` whose origin and size match its geometry."""
     if not folder.is_dir():
         return
@@ -165,7 +168,7 @@ def _attach_label_maps(stacks: list[AnnotatedStack], folder: Path) -> None:
             geometry = stack.geometry
             if (size == (geometry.columns, geometry.rows, geometry.n_slices)
                     and np.linalg.norm(origin - geometry.slice_origins[0]) < GEOMETRY_TOLERANCE_MM):
-                stack.load_labels = partial(_read_labels, path)
+                stack.label_source = partial(_read_labels, path)
 
 
 def _read_labels(path: Path) -> np.ndarray:

@@ -46,10 +46,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lss.dicom.model import DicomReadError, Study
+from lss.dicom.errors import DicomReadError
 from lss.dicom.reader import read_study
+from lss.model.study import Stack, Study
 from lss.model.vocabulary import Grade, Level, Region, Side
-from lss.training.annotations import AnnotatedStack, AnnotatedStudy, BoxAnnotation, ImportReport
+from lss.training.annotations import AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.slice_location import SliceHit, clip_box, locate_on_roles, slice_tolerance
 from lss.training.study_stacks import annotated_stacks
 
@@ -295,7 +296,7 @@ def _refuse_unplaced_labels(where: str, row: dict[str, str], used: set[str], rep
             report.refuse(where, f"{column} = {value!r} has no point in {COORDINATES_FILE}; not imported")
 
 
-def box_from_point(point: PointRecord, grades: frozenset[Grade], stacks: list[AnnotatedStack],
+def box_from_point(point: PointRecord, grades: frozenset[Grade], stacks: list[Stack],
                    series_of_folder: dict[str, str], roles: dict[str, str], dicom: Study) -> BoxAnnotation:
     """The box of one labelled point, on its own image or projected to a target-role slice (ValueError: why not)."""
     region, side = CONDITIONS[point.condition]
@@ -316,11 +317,11 @@ def box_from_point(point: PointRecord, grades: frozenset[Grade], stacks: list[An
     box = clip_box(_square(hit, BOX_SIZE_MM[region]), hit.stack.geometry)
     if box is None:
         raise ValueError("the box covers no pixel of the image")
-    return BoxAnnotation(hit.stack.key, hit.slice_index, box, region, side, point.level, grades)
+    return BoxAnnotation.on_stack(hit.stack, hit.slice_index, box, region, side, point.level, grades)
 
 
-def _instance_slice(dicom: Study, stacks: list[AnnotatedStack], series_uid: str,
-                    instance_number: int) -> tuple[AnnotatedStack, int]:
+def _instance_slice(dicom: Study, stacks: list[Stack], series_uid: str,
+                    instance_number: int) -> tuple[Stack, int]:
     matches = [(stack.index, index) for stack in dicom.series_by_uid(series_uid).stacks
                for index, ref in enumerate(stack.slices) if ref.instance_number == instance_number]
     if not matches:

@@ -45,11 +45,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from lss.dicom.errors import DicomReadError
 from lss.dicom.identify import assign_roles
-from lss.dicom.model import DicomReadError, Study
 from lss.dicom.reader import read_study
+from lss.model.study import Stack, Study
 from lss.model.vocabulary import Grade, Level, Plane, Region, Side
-from lss.training.annotations import AnnotatedStack, AnnotatedStudy, BoxAnnotation, ImportReport
+from lss.training.annotations import AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.study_stacks import annotated_stacks
 
 ANNOTATION_FOLDER_NAMES = ("annotations",)  # XML in such a folder belongs to the study folder above it
@@ -184,7 +185,7 @@ def import_voc(root: Path, report: ImportReport | None = None) -> Iterator[Annot
 class _Images:
     """Where the study's images are: by resolved path, by file name and by SOPInstanceUID."""
 
-    def __init__(self, dicom: Study, stacks: list[AnnotatedStack]) -> None:
+    def __init__(self, dicom: Study, stacks: list[Stack]) -> None:
         self.stacks = {stack.key: stack for stack in stacks}
         self.by_path: dict[Path, list[tuple[tuple[str, int], int]]] = defaultdict(list)
         self.by_name: dict[str, list[tuple[tuple[str, int], int]]] = defaultdict(list)
@@ -272,7 +273,7 @@ def _filename(root: ElementTree.Element) -> str:
     return filename
 
 
-def _check_size(root: ElementTree.Element, stack: AnnotatedStack) -> None:
+def _check_size(root: ElementTree.Element, stack: Stack) -> None:
     try:
         width = int(float(root.findtext("size/width") or ""))
         height = int(float(root.findtext("size/height") or ""))
@@ -284,7 +285,7 @@ def _check_size(root: ElementTree.Element, stack: AnnotatedStack) -> None:
                          f"(columns × rows): the boxes were drawn on another image or a resized export")
 
 
-def _object_box(element: ElementTree.Element, name: str, stack: AnnotatedStack, slice_index: int) -> BoxAnnotation:
+def _object_box(element: ElementTree.Element, name: str, stack: Stack, slice_index: int) -> BoxAnnotation:
     label = parse_class_name(name)
     plane = Plane.SAGITTAL if label.region is None else label.region.plane
     if stack.plane is not plane:
@@ -302,4 +303,4 @@ def _object_box(element: ElementTree.Element, name: str, stack: AnnotatedStack, 
         raise ValueError(f"box (xmin, ymin, xmax, ymax = {values}, 1-based) reaches outside the "
                          f"{geometry.columns}×{geometry.rows} image")
     grades = frozenset() if label.grade is None else frozenset({label.grade})
-    return BoxAnnotation(stack.key, slice_index, box, label.region, label.side, label.level, grades)
+    return BoxAnnotation.on_stack(stack, slice_index, box, label.region, label.side, label.level, grades)

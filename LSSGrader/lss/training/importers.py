@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from lss.entry.choices import FORMAT_CHOICES as FORMATS
 from lss.training.annotations import AnnotatedStudy, ImportReport
-
-FORMATS = ("native", "voc", "rsna", "markups")
 
 
 def importer(name: str) -> Callable[[Path, ImportReport | None], Iterator[AnnotatedStudy]]:

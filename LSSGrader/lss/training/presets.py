@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from lss.entry.choices import PRESET_CHOICES
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig
 from lss.nets.grader import GraderConfig
-from lss.training.detection_data import DETECTOR_CLASSES
+from lss.preprocess.detector_classes import DETECTOR_CLASSES
 from lss.training.train_detector import DetectorTraining
 from lss.training.train_grader import GraderTraining
 
-PRESETS = ("demo", "fast", "paper")
+PRESETS = PRESET_CHOICES
 
 
 @dataclass

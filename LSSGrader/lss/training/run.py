@@ -20,25 +20,27 @@ import torch
 from lss import __version__
 from lss.bundle.contents import ModelBundle
 from lss.bundle.store import save_bundle
+from lss.control import RunControl, resolve_device, seed_everything
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import detector_from_state
 from lss.nets.grader import grader_from_state
 from lss.nets.segmenter import SegmenterConfig
+from lss.preprocess.segmenter_io import predict_network_classes
 from lss.training import distributed
 from lss.training.annotations import AnnotatedStudy, ImportReport
-from lss.training.control import TrainingControl, resolve_device, seed_everything
 from lss.training.detection_eval import detection_scores
 from lss.training.grading_data import GradingSamples
 from lss.training.heldout import grading_heldout, summary_line
 from lss.training.prepared import PreparedStudy, pooled_images, pooled_samples, prepare_study
 from lss.training.presets import TrainingPlan
-from lss.training.segmentation import dice_score, predict_network_classes, segmentation_samples, train_segmenter
+from lss.training.segmentation import dice_score, segmentation_samples, train_segmenter
 from lss.training.splits import ensemble_splits, stratified_split
 from lss.training.train_detector import train_detector
 from lss.training.train_grader import train_grader
 
 SYNTHETIC_NOTICE = ("Trained on synthetic lumbar MRI phantoms only. NOT FOR CLINICAL USE: research and "
                     "demonstration of the LSS software only.")
+RESEARCH_NOTICE = "Research use only; not a medical device. Validate on your own data before any use."
 
 
 @dataclass
@@ -58,14 +60,15 @@ def hold_out(studies: list[AnnotatedStudy], fraction: float, seed: int) -> tuple
 
 
 def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name: str = "auto", seed: int = 0,
-                 control: TrainingControl | None = None, work_dir: Path | None = None,
+                 control: RunControl | None = None, work_dir: Path | None = None, synthetic: bool = False,
                  description: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train every network of ``plan`` on ``data.pool``, evaluate on ``data.heldout``, write the bundle to ``out``.
 
-    ``work_dir`` keeps per-network checkpoints so an interrupted run resumes. Returns the bundle's manifest
-    fields (description, metrics, timings).
+    ``work_dir`` keeps per-network checkpoints so an interrupted run resumes. The bundle's limitations say
+    "synthetic phantoms only" when ``synthetic``, else research use only; ``description`` adds or replaces
+    manifest fields. Returns the bundle's manifest fields (description, metrics, timings).
     """
-    control = control or TrainingControl()
+    control = control or RunControl()
     device = resolve_device(device_name)
     distributed.init_distributed(device)
     seed_everything(seed)
@@ -90,7 +93,7 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     metrics = {"heldout_detection": detection_metrics, "heldout_grading": grading_metrics,
                "heldout_segmentation": segmentation_metrics,
                "summary": [summary_line(region, values) for region, values in grading_metrics.items()]}
-    manifest = _description(data, plan, seed, device, timings, metrics, description)
+    manifest = _description(data, plan, seed, device, timings, metrics, synthetic, description)
     if distributed.is_main_process():
         save_bundle(ModelBundle(detectors, graders, segmenter, manifest), Path(out))
     distributed.barrier()
@@ -98,7 +101,7 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
 
 
 def _train_detectors(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan: TrainingPlan, split: tuple,
-                     device: torch.device, seed: int, control: TrainingControl, checkpoints: Path | None,
+                     device: torch.device, seed: int, control: RunControl, checkpoints: Path | None,
                      timings: dict) -> tuple[dict, dict]:
     detectors, metrics = {}, {}
     for plane in Plane:
@@ -119,7 +122,7 @@ def _train_detectors(pool: list[PreparedStudy], heldout: list[PreparedStudy], pl
 
 
 def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan: TrainingPlan, splits: list,
-                   device: torch.device, seed: int, control: TrainingControl, checkpoints: Path | None,
+                   device: torch.device, seed: int, control: RunControl, checkpoints: Path | None,
                    timings: dict) -> tuple[dict, dict]:
     graders, metrics = {}, {}
     patch_size = 2 * plan.grader.crop_size
@@ -160,7 +163,7 @@ def _checkpoint(folder: Path | None, name: str) -> Path | None:
 
 
 def _train_segmenter(data: TrainingData, plan: TrainingPlan, device: torch.device, seed: int,
-                     control: TrainingControl, timings: dict) -> tuple[tuple[dict, dict] | None, dict]:
+                     control: RunControl, timings: dict) -> tuple[tuple[dict, dict] | None, dict]:
     """The axial anatomy segmenter, when the training studies carry label maps (phantoms do)."""
     config = SegmenterConfig()
     samples = segmentation_samples(data.pool, config)
@@ -186,14 +189,14 @@ def _train_segmenter(data: TrainingData, plan: TrainingPlan, device: torch.devic
 
 
 def _description(data: TrainingData, plan: TrainingPlan, seed: int, device: torch.device, timings: dict,
-                 metrics: dict, extra: dict | None) -> dict[str, Any]:
+                 metrics: dict, synthetic: bool, extra: dict | None) -> dict[str, Any]:
     return {
         "name": f"lss-{plan.name}",
         "version": datetime.now(timezone.utc).strftime("%Y.%m.%d"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "lss_version": __version__,
         "intended_use": "Research: detection and grading of lumbar spinal stenosis on MRI with the LSS software.",
-        "limitations": SYNTHETIC_NOTICE,
+        "limitations": SYNTHETIC_NOTICE if synthetic else RESEARCH_NOTICE,
         "training_data": {
             "studies": len(data.pool),
             "heldout_studies": len(data.heldout),

@@ -7,13 +7,10 @@ Targets
     nerve roots; see ``CANAL_NEIGHBOURS``) or contain cauda equina or spinal cord; the others are background.
 
 Network input
-    Each axial T2 slice is put in the canonical view (anterior up, the patient's left on the image's right),
-    scaled by its own percentiles (``scale_slice``), padded with zeros to a square (centred) and resized to
-    ``config.input_size`` pixels per side. The whole field of view is kept rather than a crop around the
-    image centre, because the spine is not always centred; the phantom's axial fields of view (170–210 mm)
-    give ≈ 1.1–1.3 mm per network pixel at the default 160 px, enough for a 12–18 mm wide dural sac.
-    ``predict_masks`` undoes every step (resize, padding, canonical view) and returns labels in the stored
-    slice's pixel grid, where ``lss.measures`` measures them with the stack's geometry.
+    As in inference (``lss.preprocess.segmenter_io``). The whole field of view is kept rather than a crop
+    around the image centre, because the spine is not always centred; the phantom's axial fields of view
+    (170–210 mm) give ≈ 1.1–1.3 mm per network pixel at the default 160 px, enough for a 12–18 mm wide dural
+    sac. Targets go through the same canonical view, padding and (nearest-neighbour) resize.
 
 Training
     Adam on MONAI's ``DiceCELoss`` (softmax, one-hot targets), mild augmentation: intensity gamma, gain and
@@ -34,14 +31,11 @@ from monai.losses import DiceCELoss
 from scipy import ndimage
 from torch import nn
 
-from lss.model.geometry import StackGeometry
-from lss.model.vocabulary import Plane
+from lss.control import RunControl, resolve_device, seed_everything
 from lss.nets.segmenter import SEGMENT_CLASSES, SegmenterConfig, build_segmenter
 from lss.phantom.tissues import BONE, DISC, THECAL_SAC, Tissue
-from lss.preprocess.canonical import CanonicalView, canonical_view
-from lss.preprocess.intensity import scale_slice
+from lss.preprocess.segmenter_io import SliceFrame, network_input, slice_frame
 from lss.training.annotations import AnnotatedStudy
-from lss.training.control import TrainingControl, resolve_device, seed_everything
 
 # Tissues of each segment class; every other tissue is background.
 CLASS_TISSUES: dict[str, tuple[Tissue, ...]] = {
@@ -98,35 +92,7 @@ def _drop_fluid_outside_canal(tissue: np.ndarray, target: np.ndarray, sac_class:
     target[sac & ~keep[components]] = 0
 
 
-# --- network input: canonical view, square padding, resize ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SliceFrame:
-    """How a stored slice became a network input, so that predictions can be put back."""
-
-    view: CanonicalView
-    pad_rows: tuple[int, int]  # zeros added above and below the canonical view
-    pad_columns: tuple[int, int]
-    side: int  # the padded square's side, in stored pixels
-
-
-def slice_frame(geometry: StackGeometry) -> SliceFrame:
-    """The canonical view and centred square padding of an axial stack's slices."""
-    view = canonical_view(geometry, Plane.AXIAL)
-    rows, columns = view.view_shape
-    side = max(rows, columns)
-    pad_r, pad_c = side - rows, side - columns
-    return SliceFrame(view, (pad_r // 2, pad_r - pad_r // 2), (pad_c // 2, pad_c - pad_c // 2), side)
-
-
-def network_input(image: np.ndarray, frame: SliceFrame, size: int) -> np.ndarray:
-    """One stored slice (rows, columns) as a (size, size) float32 network input."""
-    view = scale_slice(frame.view.image_to_view(np.asarray(image, dtype=np.float32)))
-    square = np.pad(view, (frame.pad_rows, frame.pad_columns))
-    tensor = torch.from_numpy(np.ascontiguousarray(square))[None, None]
-    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    return resized[0, 0].numpy().astype(np.float32)
+# --- network targets --------------------------------------------------------------------------------------------
 
 
 def network_target(targets: np.ndarray, frame: SliceFrame, size: int) -> np.ndarray:
@@ -135,16 +101,6 @@ def network_target(targets: np.ndarray, frame: SliceFrame, size: int) -> np.ndar
     tensor = torch.from_numpy(square.astype(np.float32))[None, None]
     resized = F.interpolate(tensor, size=(size, size), mode="nearest")
     return resized[0, 0].numpy().astype(np.uint8)
-
-
-def logits_to_stored(logits: torch.Tensor, frame: SliceFrame) -> np.ndarray:
-    """Class logits (classes, size, size) of one slice → class labels (rows, columns) of the stored slice."""
-    square = F.interpolate(logits[None].float(), size=(frame.side, frame.side), mode="bilinear",
-                           align_corners=False)[0]
-    labels = square.argmax(0).cpu().numpy().astype(np.uint8)
-    rows, columns = frame.view.view_shape
-    view = labels[frame.pad_rows[0]:frame.pad_rows[0] + rows, frame.pad_columns[0]:frame.pad_columns[0] + columns]
-    return frame.view.view_to_image(view)
 
 
 # --- samples ----------------------------------------------------------------------------------------------------
@@ -167,11 +123,11 @@ def segmentation_samples(studies: Iterable[AnnotatedStudy], config: SegmenterCon
     samples = []
     for study in studies:
         for stack in study.stacks:
-            if stack.role not in roles or stack.load_labels is None:
+            if stack.role not in roles or stack.label_source is None:
                 continue
             frame = slice_frame(stack.geometry)
             pixels = stack.load_pixels()
-            targets = segment_targets(stack.load_labels())
+            targets = segment_targets(stack.label_source())
             for k in range(pixels.shape[0]):
                 samples.append(SegmentationSample(network_input(pixels[k], frame, config.input_size),
                                                   network_target(targets[k], frame, config.input_size),
@@ -231,16 +187,16 @@ def segmentation_loss() -> nn.Module:
 
 
 def train_segmenter(studies: Iterable[AnnotatedStudy] | Sequence[SegmentationSample], config: SegmenterConfig,
-                    epochs: int = 20, device: str | torch.device = "auto", control: TrainingControl | None = None,
+                    epochs: int = 20, device: str | torch.device = "auto", control: RunControl | None = None,
                     seed: int = 0, batch_size: int = 8, learning_rate: float = 3e-3,
                     augment: bool = True) -> tuple[nn.Module, SegmenterHistory]:
     """Train a segmenter on the axial T2 slices with label maps of ``studies`` (or on prepared samples).
 
     Reports one progress event per step through ``control`` (stage ``"segmenter axial"``) and stops with
-    ``TrainingCancelled`` when the caller asks. Returns the model in eval mode and the loss history.
+    ``RunCancelled`` when the caller asks. Returns the model in eval mode and the loss history.
     """
     seed_everything(seed)
-    control = control or TrainingControl()
+    control = control or RunControl()
     device = device if isinstance(device, torch.device) else resolve_device(device)
     items = list(studies)
     samples = items if items and isinstance(items[0], SegmentationSample) else segmentation_samples(items, config)
@@ -287,34 +243,6 @@ def mean_loss(model: nn.Module, samples: Sequence[SegmentationSample], batch_siz
         images, targets = _batch(chunk, device)
         total += float(loss_fn(model(images), targets)) * len(chunk)
     return total / max(len(samples), 1)
-
-
-@torch.no_grad()
-def predict_masks(model: nn.Module, config: SegmenterConfig, image: np.ndarray,
-                  geometry: StackGeometry) -> np.ndarray:
-    """Segment classes of one axial slice (rows, columns) or a stack (slices, rows, columns), in the stored
-    pixel grid of the input (uint8 indices into ``config.class_names``)."""
-    image = np.asarray(image, dtype=np.float32)
-    stack = image[None] if image.ndim == 2 else image
-    if stack.ndim != 3 or stack.shape[1:] != (geometry.rows, geometry.columns):
-        raise ValueError(f"image shape {image.shape} does not match the geometry's {(geometry.rows, geometry.columns)}")
-    model.eval()
-    device = next(model.parameters()).device
-    frame = slice_frame(geometry)
-    out = np.zeros(stack.shape, dtype=np.uint8)
-    for k, pixels in enumerate(stack):
-        inputs = torch.from_numpy(network_input(pixels, frame, config.input_size))[None, None].to(device)
-        out[k] = logits_to_stored(model(inputs)[0], frame)
-    return out[0] if image.ndim == 2 else out
-
-
-@torch.no_grad()
-def predict_network_classes(model: nn.Module, image: np.ndarray) -> np.ndarray:
-    """Segment classes of one network-ready slice (size, size), at network resolution."""
-    model.eval()
-    device = next(model.parameters()).device
-    logits = model(torch.from_numpy(np.asarray(image, dtype=np.float32))[None, None].to(device))
-    return logits[0].argmax(dim=0).cpu().numpy().astype(np.uint8)
 
 
 def dice_score(prediction: np.ndarray, target: np.ndarray, class_index: int) -> float:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lss.model.geometry import StackGeometry
-from lss.training.annotations import AnnotatedStack
+from lss.model.study import Stack
 
 MIN_SLICE_TOLERANCE_MM = 0.5  # for single-slice stacks, which have no slice spacing
 TOLERANCE_SLACK_MM = 1e-3  # rounding in written files: a centre exactly half a spacing away still counts
@@ -18,14 +18,14 @@ TOLERANCE_SLACK_MM = 1e-3  # rounding in written files: a centre exactly half a 
 class SliceHit:
     """The slice of a stack nearest to a point, and where the point falls on it."""
 
-    stack: AnnotatedStack
+    stack: Stack
     slice_index: int
     distance_mm: float  # from the slice plane, along the stack normal (absolute)
     col: float  # pixel-edge coordinates of the point's projection onto the slice
     row: float
 
 
-def slice_tolerance(stack: AnnotatedStack) -> float:
+def slice_tolerance(stack: Stack) -> float:
     """How far (mm) a point may lie from a slice plane and still be on that slice: half the slice spacing."""
     spacing = abs(stack.geometry.slice_spacing)
     return (spacing / 2 if spacing > 0 else MIN_SLICE_TOLERANCE_MM) + TOLERANCE_SLACK_MM
@@ -41,7 +41,7 @@ def slice_pixels(geometry: StackGeometry, slice_index: int,
     return cols, rows, relative @ geometry.normal
 
 
-def nearest_slice(stacks: Sequence[AnnotatedStack], point: np.ndarray) -> SliceHit | None:
+def nearest_slice(stacks: Sequence[Stack], point: np.ndarray) -> SliceHit | None:
     """The slice nearest to an LPS point among those whose image holds the point's projection (first stack
     wins a tie); None when the point projects outside every image."""
     best = None
@@ -57,7 +57,7 @@ def nearest_slice(stacks: Sequence[AnnotatedStack], point: np.ndarray) -> SliceH
     return best
 
 
-def locate_on_roles(stacks: Sequence[AnnotatedStack], roles: Sequence[str], point: np.ndarray,
+def locate_on_roles(stacks: Sequence[Stack], roles: Sequence[str], point: np.ndarray,
                     tolerance, extra_mm: float = 0.0) -> SliceHit:
     """The slice an LPS point lies on, trying stacks of each role in turn; ValueError naming the nearest slice
     and its distance when the point is on none (``tolerance(stack) + extra_mm`` is the allowed distance)."""
@@ -87,6 +87,6 @@ def clip_box(box: tuple[float, float, float, float],
     return (col_min, row_min, col_max, row_max)
 
 
-def stack_name(stack: AnnotatedStack) -> str:
+def stack_name(stack: Stack) -> str:
     """How messages name a stack: role, series and stack index."""
-    return f"{stack.role} series {stack.series_uid} stack {stack.stack_index}"
+    return f"{stack.role} series {stack.series_uid} stack {stack.index}"

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lss.control import RunControl
 from lss.nets.detector import DetectorConfig, build_detector
 from lss.training import distributed
 from lss.training.augment import AugmentConfig, jitter_intensity
 from lss.training.checkpoint import resume_training, save_training
-from lss.training.control import TrainingControl
 from lss.training.detection_data import DetectionImage
 from lss.training.detection_eval import detection_scores
 
@@ -60,12 +60,12 @@ def _validation_score(scores: dict) -> float:
 
 def train_detector(train: list[DetectionImage], val: list[DetectionImage], config: DetectorConfig,
                    settings: DetectorTraining, device: torch.device, seed: int,
-                   control: TrainingControl | None = None, stage: str = "detector",
+                   control: RunControl | None = None, stage: str = "detector",
                    checkpoint: Path | None = None) -> DetectorResult:
     """Train a detector on ``train`` and keep the epoch with the best recall on ``val``."""
     if not train:
         raise ValueError(f"{stage}: no training images")
-    control = control or TrainingControl()
+    control = control or RunControl()
     torch.manual_seed(seed)
     model = build_detector(config).to(device)
     sizes = (config.min_size - settings.scale_jitter, config.min_size, config.min_size + settings.scale_jitter)

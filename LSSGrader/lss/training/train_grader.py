@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lss.control import RunControl
 from lss.nets.grader import GraderConfig, GradingCNN
 from lss.training import distributed
 from lss.training.augment import AugmentConfig, crops_from_patches
 from lss.training.checkpoint import resume_training, save_training
-from lss.training.control import TrainingControl
 from lss.training.grading_data import GradingSamples
 from lss.training.losses import class_weights, set_nll_loss
 
@@ -54,12 +54,12 @@ class MemberResult:
 
 
 def train_grader(train: GradingSamples, val: GradingSamples, config: GraderConfig, settings: GraderTraining,
-                 device: torch.device, seed: int, control: TrainingControl | None = None, stage: str = "grader",
+                 device: torch.device, seed: int, control: RunControl | None = None, stage: str = "grader",
                  checkpoint: Path | None = None) -> MemberResult:
     """Train one grader on ``train``, selecting the epoch by the loss on ``val``."""
     if len(train) == 0:
         raise ValueError(f"{stage}: no training samples")
-    control = control or TrainingControl()
+    control = control or RunControl()
     torch.manual_seed(seed)
     model = GradingCNN(config).to(device)
     train_patches, train_allowed = train.tensors()

@@ -1,19 +1,23 @@
-"""What a read DICOM study is made of: studies, series, stacks of parallel slices, and what was skipped."""
+"""What a study is made of: series, stacks of parallel slices (the one image-stack type from the reader to the
+report), and what was skipped.
+
+The DICOM reader (``lss.dicom.reader``) builds these and gives each stack its pixel source; the phantom's
+importer adds a label source; the networks' view of a stack is ``lss.preprocess.stack_view``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from lss.model.geometry import StackGeometry
+from lss.model.vocabulary import Plane
 
 ROLES = ("ax_t2", "sag_t1", "sag_t2", "sag_stir", "other")
-
-
-class DicomReadError(Exception):
-    """A study (or a file of it) cannot be used; the message names the file(s) and the problem."""
+ENGINE_ROLES = ("ax_t2", "sag_t1", "sag_t2")  # the roles whose stacks the networks train on or grade
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,12 @@ class SliceRef:
 
 @dataclass
 class Stack:
-    """Parallel, equally oriented slices of one series, sorted by position along the slice normal."""
+    """Parallel, equally oriented slices of one series, sorted by position along the slice normal.
+
+    ``role`` is its series' role (set through ``Series.set_role``); ``pixel_source`` reads the pixels
+    (slices, rows, columns) float32 with rescale slope/intercept applied; ``label_source`` the tissue labels of
+    the same grid, where they exist (phantoms).
+    """
 
     series_uid: str
     index: int  # within its series, in acquisition order
@@ -36,12 +45,30 @@ class Stack:
     slices: list[SliceRef]
     rescale: list[tuple[float, float]]  # (slope, intercept) per slice
     problems: list[str] = field(default_factory=list)  # gaps, non-uniform spacing, …
+    role: str | None = None
+    pixel_source: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    label_source: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """(SeriesInstanceUID, stack index): how boxes and outputs refer to a stack."""
+        return (self.series_uid, self.index)
+
+    @property
+    def plane(self) -> Plane:
+        """Axial for ax_* roles, sagittal otherwise."""
+        return Plane.AXIAL if (self.role or "").startswith("ax") else Plane.SAGITTAL
+
+    @property
+    def sop_uids(self) -> list[str]:
+        """The SOPInstanceUID of each slice, in slice order."""
+        return [ref.sop_instance_uid for ref in self.slices]
 
     def load_pixels(self) -> np.ndarray:
         """Pixel data (slices, rows, columns) as float32 with rescale slope/intercept applied."""
-        from lss.dicom.pixels import load_stack_pixels
-
-        return load_stack_pixels(self)
+        if self.pixel_source is None:
+            raise ValueError(f"stack {self.index} of series {self.series_uid} has no pixel source")
+        return self.pixel_source()
 
 
 @dataclass
@@ -73,6 +100,12 @@ class Series:
     transfer_syntax: str
     stacks: list[Stack]
     role: RoleGuess | None = None
+
+    def set_role(self, guess: RoleGuess) -> None:
+        """Give the series, and each of its stacks, this role."""
+        self.role = guess
+        for stack in self.stacks:
+            stack.role = guess.role
 
     @property
     def n_images(self) -> int:
@@ -111,3 +144,8 @@ class Study:
             if series.series_uid == series_uid:
                 return series
         raise KeyError(f"no series {series_uid} in study {self.study_uid}")
+
+    def stacks_in_roles(self, roles: tuple[str, ...] = ENGINE_ROLES) -> list[Stack]:
+        """Every stack whose series has one of ``roles`` (series must carry roles), in series order."""
+        return [stack for series in self.series if series.role is not None and series.role.role in roles
+                for stack in series.stacks]

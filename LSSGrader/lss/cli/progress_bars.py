@@ -1,4 +1,4 @@
-"""tqdm progress bars for training on the command line: one bar per stage, on stderr."""
+"""tqdm progress bars for grading and training on the command line: one bar per stage, on stderr."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import sys
 
 from tqdm import tqdm
 
-from lss.training.control import Progress, TrainingControl
+from lss.control import Progress, RunControl
 
 
 class ProgressBars:
-    """A context manager turning training progress events into one tqdm bar per stage."""
+    """A context manager turning progress events into one tqdm bar per stage."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -43,6 +43,6 @@ class ProgressBars:
         if event.message:
             tqdm.write(f"{event.stage}: {event.message}", file=sys.stderr)
 
-    def control(self) -> TrainingControl:
-        """A TrainingControl reporting into these bars."""
-        return TrainingControl(progress=self.update)
+    def control(self) -> RunControl:
+        """A RunControl reporting into these bars."""
+        return RunControl(progress=self.update)

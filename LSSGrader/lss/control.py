@@ -1,4 +1,4 @@
-"""Progress reporting, cancellation, devices and seeds: what every trainer shares."""
+"""Run control shared by grading and training: progress events, cancellation, the compute device and seeds."""
 
 from __future__ import annotations
 
@@ -21,27 +21,27 @@ class Progress:
     message: str = ""
 
 
-class TrainingCancelled(Exception):
-    """Raised inside a trainer when the user asked to stop; the last good checkpoint is kept."""
+class RunCancelled(Exception):
+    """Raised inside a run when the user asked to stop (training keeps its last good checkpoint)."""
 
 
 @dataclass
-class TrainingControl:
-    """How a caller follows and stops training: a progress callback and a cancel flag (both optional)."""
+class RunControl:
+    """How a caller follows and stops a run: a progress callback and a cancel flag (both optional)."""
 
     progress: Callable[[Progress], None] | None = None
     cancel_requested: Callable[[], bool] = field(default=lambda: False)
 
     def report(self, stage: str, step: int, total: int, loss: float | None = None, message: str = "") -> None:
-        """Send a progress event, then stop with TrainingCancelled if cancelling was asked for."""
+        """Send a progress event, then stop with RunCancelled if cancelling was asked for."""
         if self.progress is not None:
             self.progress(Progress(stage, step, total, loss, message))
         self.check_cancel()
 
     def check_cancel(self) -> None:
-        """Raise TrainingCancelled if the caller asked to stop."""
+        """Raise RunCancelled if the caller asked to stop."""
         if self.cancel_requested():
-            raise TrainingCancelled("training cancelled by the user")
+            raise RunCancelled("cancelled by the user")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -1,0 +1,118 @@
+"""The one train entry: import annotated studies, hold some out, train every network, write the model bundle —
+what `lss train` and the LSSTraining Slicer module both call.
+
+Errors come back as ``lss.errors.UsageError`` (a bad request) or ``InputDataError`` (nothing usable to train
+on; the message names the folder); a cancelled run raises ``lss.control.RunCancelled`` (checkpoints kept in
+``work_dir``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lss.control import RunControl
+from lss.entry.choices import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES
+from lss.errors import InputDataError, UsageError
+
+MIN_STUDIES_TO_HOLD_OUT = 4  # fewer studies are all trained on: a share of them would leave too few
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What to train on (a folder of annotated studies in ``format``), where the bundle goes, the preset and its
+    overrides, the held-out studies (a folder, or a share of the data), device, seed, checkpoint folder, and
+    whether the data are synthetic phantoms (the bundle then says so)."""
+
+    data: Path
+    out: Path
+    format: str = "native"
+    preset: str = "demo"
+    members: int | None = None
+    epochs: int | None = None
+    detector_epochs: int | None = None
+    holdout: Path | None = None
+    holdout_fraction: float = 0.2
+    device: str = "auto"
+    seed: int = 0
+    work_dir: Path | None = None
+    synthetic: bool = False
+
+
+@dataclass
+class TrainOutcome:
+    """A finished training: the bundle's manifest fields, the held-out summary lines, the import reports and how
+    many studies were trained on and held out."""
+
+    manifest: dict[str, Any]
+    summary: list[str]
+    reports: list
+    pool_studies: int
+    heldout_studies: int
+    out: Path
+
+
+def check_request(request: TrainRequest) -> None:
+    """UsageError naming the first thing wrong with the request."""
+    if not Path(request.data).is_dir():
+        raise UsageError(f"--data {request.data}: not a folder")
+    if request.holdout is not None and not Path(request.holdout).is_dir():
+        raise UsageError(f"--holdout {request.holdout}: not a folder")
+    if not 0 <= request.holdout_fraction < 1:
+        raise UsageError(f"--holdout-fraction must lie in [0, 1), got {request.holdout_fraction}")
+    for name in ("members", "epochs", "detector_epochs"):
+        value = getattr(request, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    for name, value, choices in (("format", request.format, FORMAT_CHOICES),
+                                 ("preset", request.preset, PRESET_CHOICES),
+                                 ("device", request.device, DEVICE_CHOICES)):
+        if value not in choices:
+            raise UsageError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def split_studies(studies: list, heldout: list | None, fraction: float, seed: int) -> tuple[list, list]:
+    """(training pool, held-out studies): the given held-out studies (which must be unseen), else a stratified
+    ``fraction`` of ``studies`` when there are at least MIN_STUDIES_TO_HOLD_OUT, else none held out."""
+    from lss.training.run import hold_out
+
+    if heldout is not None:
+        if {s.study_uid for s in heldout} & {s.study_uid for s in studies}:
+            raise InputDataError("--holdout shares studies with --data: held-out studies must be unseen")
+        return studies, heldout
+    if fraction > 0 and len(studies) >= MIN_STUDIES_TO_HOLD_OUT:
+        return hold_out(studies, fraction, seed)
+    return studies, []
+
+
+def run_training(request: TrainRequest, control: RunControl | None = None,
+                 on_import: Callable[[Any], None] | None = None) -> TrainOutcome:
+    """Import, split, train, evaluate and write the bundle; ``on_import(report)`` after each folder's import."""
+    check_request(request)
+    from lss.training.importers import import_studies
+    from lss.training.presets import preset
+    from lss.training.run import TrainingData, train_bundle
+
+    plan = preset(request.preset, request.members, request.detector_epochs, request.epochs)
+    studies, report = import_studies(Path(request.data), request.format)
+    reports = [report]
+    if on_import is not None:
+        on_import(report)
+    if not studies:
+        raise InputDataError(f"{request.data}: no usable annotated studies ({report.summary()})")
+    given = None
+    if request.holdout is not None:
+        given, holdout_report = import_studies(Path(request.holdout), request.format)
+        reports.append(holdout_report)
+        if on_import is not None:
+            on_import(holdout_report)
+    pool, heldout = split_studies(studies, given, request.holdout_fraction, request.seed)
+    try:
+        manifest = train_bundle(TrainingData(pool, heldout, reports), plan, Path(request.out), request.device,
+                                request.seed, control, request.work_dir, request.synthetic)
+    except ValueError as error:
+        raise InputDataError(str(error)) from error
+    return TrainOutcome(manifest, list(manifest["metrics"]["summary"]), reports, len(pool), len(heldout),
+                        Path(request.out))

@@ -1,0 +1,13 @@
+"""What LSS Training takes from the grader's library and the engine: the engine logic and run view mixins and the
+settings' choices (from the light lss.entry.choices, no torch). Import it through here, after LSSTrainingLib has
+made LSSGraderLib importable."""
+
+from LSSGraderLib.engine import addEngineToPath
+from LSSGraderLib.engine_logic import EngineLogicMixin
+from LSSGraderLib.run_view import RunViewMixin
+
+addEngineToPath()
+
+from lss.entry.choices import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES  # noqa: E402
+
+__all__ = ["DEVICE_CHOICES", "FORMAT_CHOICES", "PRESET_CHOICES", "EngineLogicMixin", "RunViewMixin"]

@@ -1,0 +1,56 @@
+"""The one train entry (behind `lss train` and LSSTraining): how studies are split for held-out testing, and the
+requests it refuses before any work. A whole training run through it is in test_cli_train.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from lss.entry.train import MIN_STUDIES_TO_HOLD_OUT, TrainRequest, check_request, split_studies
+from lss.errors import InputDataError, UsageError
+from lss.training.annotations import AnnotatedStudy
+
+
+def studies(n: int, prefix: str = "1.2.") -> list[AnnotatedStudy]:
+    return [AnnotatedStudy(f"{prefix}{k}", [], []) for k in range(n)]
+
+
+def test_too_few_studies_are_all_trained_on():
+    few = studies(MIN_STUDIES_TO_HOLD_OUT - 1)
+    pool, heldout = split_studies(few, None, 0.25, seed=0)
+    assert pool == few and heldout == []
+
+
+def test_enough_studies_give_a_held_out_share():
+    many = studies(8)
+    pool, heldout = split_studies(many, None, 0.25, seed=0)
+    assert len(heldout) == 2 and len(pool) == 6
+    assert {s.study_uid for s in pool}.isdisjoint({s.study_uid for s in heldout})
+
+
+def test_a_zero_fraction_holds_nothing_out():
+    assert split_studies(studies(8), None, 0.0, seed=0)[1] == []
+
+
+def test_given_held_out_studies_must_be_unseen():
+    data = studies(5)
+    assert split_studies(data, studies(2, "9.9."), 0.25, seed=0) == (data, studies(2, "9.9."))
+    with pytest.raises(InputDataError, match="shares studies"):
+        split_studies(data, data[:1], 0.25, seed=0)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"format": "dicomseg"}, "--format must be one of native, voc, rsna, markups"),
+    ({"preset": "huge"}, "--preset must be one of demo, fast, paper"),
+    ({"device": "tpu"}, "--device must be one of auto, cpu, cuda"),
+    ({"epochs": 0}, "--epochs must be at least 1"),
+    ({"holdout_fraction": 1.0}, "--holdout-fraction must lie in [0, 1)"),
+])
+def test_bad_requests_are_refused_by_name(tmp_path, change, message):
+    request = TrainRequest(tmp_path, tmp_path / "bundle", **change)
+    with pytest.raises(UsageError) as error:
+        check_request(request)
+    assert message in str(error.value)
+
+
+def test_a_request_is_synthetic_only_when_asked(tmp_path):
+    assert TrainRequest(tmp_path, tmp_path / "b").synthetic is False
