@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from lss.entry.train import MIN_STUDIES_TO_HOLD_OUT, TrainRequest, check_request, split_studies
+from lss.entry.train import (
+    MIN_STUDIES_TO_HOLD_OUT,
+    TrainRequest,
+    check_boxes,
+    check_request,
+    run_training,
+    split_studies,
+)
 from lss.errors import InputDataError, UsageError
 from lss.training.annotations import AnnotatedStudy
 
@@ -14,10 +21,40 @@ def studies(n: int, prefix: str = "1.2.") -> list[AnnotatedStudy]:
     return [AnnotatedStudy(f"{prefix}{k}", [], []) for k in range(n)]
 
 
-def test_too_few_studies_are_all_trained_on():
-    few = studies(MIN_STUDIES_TO_HOLD_OUT - 1)
-    pool, heldout = split_studies(few, None, 0.25, seed=0)
-    assert pool == few and heldout == []
+def test_too_few_studies_for_a_held_out_share_are_refused_by_count():
+    with pytest.raises(InputDataError, match=f"3 usable studies are too few to hold out 25% of them .at least "
+                                             f"{MIN_STUDIES_TO_HOLD_OUT} needed"):
+        split_studies(studies(MIN_STUDIES_TO_HOLD_OUT - 1), None, 0.25, seed=0)
+
+
+def test_one_study_cannot_train_a_validated_network():
+    with pytest.raises(InputDataError, match="at least 2 are needed"):
+        split_studies(studies(1), None, 0.0, seed=0)
+    with pytest.raises(InputDataError, match="at least 2 are needed"):
+        split_studies(studies(1), studies(2, "9.9."), 0.25, seed=0)
+
+
+def test_studies_without_a_single_box_are_refused(tmp_path):
+    with pytest.raises(InputDataError, match="hold no usable box"):
+        check_boxes(studies(5), tmp_path)
+
+
+def test_a_phantom_import_whose_boxes_were_all_removed_writes_nothing(training_studies_root, tmp_path):
+    """A real import (native) where every annotation is gone: exit-3 error, no bundle, no checkpoint folder."""
+    import json
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(training_studies_root, data)
+    for truth_file in data.rglob("ground_truth.json"):
+        truth = json.loads(truth_file.read_text())
+        truth["findings"] = []
+        truth["extra"] = {}
+        truth_file.write_text(json.dumps(truth))
+    request = TrainRequest(data, tmp_path / "bundle", preset="fast", work_dir=tmp_path / "work", seed=3)
+    with pytest.raises(InputDataError, match="hold no usable box"):
+        run_training(request)
+    assert not (tmp_path / "bundle").exists() and not (tmp_path / "work").exists()
 
 
 def test_enough_studies_give_a_held_out_share():

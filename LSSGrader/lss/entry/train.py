@@ -17,7 +17,8 @@ from lss.control import RunControl
 from lss.entry.choices import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES
 from lss.errors import InputDataError, UsageError
 
-MIN_STUDIES_TO_HOLD_OUT = 4  # fewer studies are all trained on: a share of them would leave too few
+MIN_STUDIES_TO_HOLD_OUT = 4  # a held-out share needs at least this many studies (one out, three to train on)
+MIN_TRAINING_STUDIES = 2  # each network validates on studies it does not train on
 
 
 @dataclass(frozen=True)
@@ -75,16 +76,36 @@ def check_request(request: TrainRequest) -> None:
 
 def split_studies(studies: list, heldout: list | None, fraction: float, seed: int) -> tuple[list, list]:
     """(training pool, held-out studies): the given held-out studies (which must be unseen), else a stratified
-    ``fraction`` of ``studies`` when there are at least MIN_STUDIES_TO_HOLD_OUT, else none held out."""
+    ``fraction`` of ``studies`` (none when the fraction is 0).
+
+    InputDataError when the studies are too few for the split asked for: a held-out share of fewer than
+    MIN_STUDIES_TO_HOLD_OUT studies, or fewer than MIN_TRAINING_STUDIES left to train on.
+    """
     from lss.training.run import hold_out
 
     if heldout is not None:
         if {s.study_uid for s in heldout} & {s.study_uid for s in studies}:
             raise InputDataError("--holdout shares studies with --data: held-out studies must be unseen")
-        return studies, heldout
-    if fraction > 0 and len(studies) >= MIN_STUDIES_TO_HOLD_OUT:
-        return hold_out(studies, fraction, seed)
-    return studies, []
+        pool = studies
+    elif fraction > 0:
+        if len(studies) < MIN_STUDIES_TO_HOLD_OUT:
+            raise InputDataError(f"{len(studies)} usable studies are too few to hold out {fraction:.0%} of them "
+                                 f"(at least {MIN_STUDIES_TO_HOLD_OUT} needed): add studies, give --holdout FOLDER, "
+                                 f"or train on all with --holdout-fraction 0")
+        pool, heldout = hold_out(studies, fraction, seed)
+    else:
+        pool, heldout = studies, []
+    if len(pool) < MIN_TRAINING_STUDIES:
+        raise InputDataError(f"{len(pool)} usable training study is too few: each network validates on studies it "
+                             f"does not train on, so at least {MIN_TRAINING_STUDIES} are needed")
+    return pool, heldout
+
+
+def check_boxes(studies: list, where: Path) -> None:
+    """InputDataError when the imported studies hold no box at all: there would be nothing to train."""
+    if not any(study.boxes for study in studies):
+        raise InputDataError(f"{where}: the imported studies hold no usable box (every annotation was refused "
+                             f"or empty): nothing to train, no bundle written")
 
 
 def run_training(request: TrainRequest, control: RunControl | None = None,
@@ -102,6 +123,7 @@ def run_training(request: TrainRequest, control: RunControl | None = None,
         on_import(report)
     if not studies:
         raise InputDataError(f"{request.data}: no usable annotated studies ({report.summary()})")
+    check_boxes(studies, Path(request.data))
     given = None
     if request.holdout is not None:
         given, holdout_report = import_studies(Path(request.holdout), request.format)

@@ -87,6 +87,10 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     detectors, detection_metrics = _train_detectors(pool, heldout, plan, splits[0], device, seed, control, checkpoints,
                                                      timings)
     graders, grading_metrics = _train_graders(pool, heldout, plan, splits, device, seed, control, checkpoints, timings)
+    if not detectors and not graders:
+        raise ValueError("no network could be trained: no box lies on a series a detector or grader uses "
+                         "(axial T2 for the canal and recesses, sagittal T1 for the foramina and discs); no bundle "
+                         "written")
     segmenter, segmentation_metrics = _train_segmenter(data, plan, device, seed, control, timings)
     timings["total_s"] = time.perf_counter() - started
 
