@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from lss.bundle import BundleError, load_bundle, save_bundle, verify_bundle
 from lss.bundle.contents import ModelBundle
+from lss.bundle.store import BundleError, load_bundle, save_bundle, verify_bundle
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig, build_detector
 from lss.nets.grader import GraderConfig, GradingCNN

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -92,3 +94,20 @@ def test_help_has_an_example(capsys):
     with pytest.raises(SystemExit):
         main(["inspect", "--help"])
     assert "example:" in capsys.readouterr().out
+
+
+def test_help_and_inspect_start_without_torch(study_folder):
+    """`lss --help` and `lss inspect` are quick: neither loads torch (nor the networks) in a fresh interpreter."""
+    probe = ("import contextlib, io, sys\n"
+             "from lss.cli.main import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             "    code = main(['inspect', sys.argv[1]])\n"
+             "    try:\n"
+             "        main(['--help'])\n"
+             "    except SystemExit:\n"
+             "        pass\n"
+             "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'captum')))\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(study_folder)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "0" and done.stdout.strip().endswith("[]"), done.stdout

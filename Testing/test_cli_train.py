@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from lss.bundle import load_bundle
+from lss.bundle.store import load_bundle
 from lss.cli.main import main
 from lss.training.run import RESEARCH_NOTICE, SYNTHETIC_NOTICE
 

@@ -201,4 +201,7 @@ def test_unsupported_compression_names_the_file(ge, tmp_path, monkeypatch):
 def test_spacing_problems_are_human_readable():
     assert spacing_problems(np.array([0.0, 3.3, 6.6, 9.9])) == []
     assert spacing_problems(np.array([0.0, 3.3, 9.9, 13.2])) == [
-        "non-uniform slice spacing: 3.3–6.6 mm (median 3.3 mm)"]
+        "non-uniform slice spacing: 3.3–6.6 mm (median 3.3 mm)",
+        "gap of 6.6 mm between slices 1 and 2 (about 1 slice(s) missing)"]
+    assert spacing_problems(np.array([0.0, 3.0, 6.0, 8.0, 11.0])) == [
+        "non-uniform slice spacing: 2.0–3.0 mm (median 3.0 mm)"]  # uneven, but no gap

@@ -326,3 +326,18 @@ def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:
 def test_json_text_helpers_round_trip() -> None:
     study = rich_study()
     assert findings_from_json(findings_to_json(study)) == study
+
+
+def test_a_frame_of_a_multi_frame_image_round_trips_and_single_frames_write_no_frame() -> None:
+    geometry = _axial_geometry()
+    framed = Box.from_pixels(geometry, 1, 10.0, 10.0, 20.0, 20.0, "1.2.3", "1.2.3.4", frame=1)
+    plain = Box.from_pixels(geometry, 0, 10.0, 10.0, 20.0, 20.0, "1.2.3", "1.2.3.5")
+    study = StudyFindings("1.2", FindingsKind.ANNOTATION, findings=[
+        Finding(Level.L4_L5, Region.CENTRAL_CANAL, Side.NONE, Grade.MILD, boxes=[framed, plain])])
+    data = findings_to_dict(study)
+    written = data["findings"][0]["boxes"]
+    assert written[0]["frame"] == 1 and "frame" not in written[1]
+    assert findings_from_dict(data) == study
+    written[0]["frame"] = -1
+    with pytest.raises(FindingsFileError, match="frame"):
+        findings_from_dict(data)

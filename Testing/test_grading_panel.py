@@ -94,7 +94,7 @@ class FakeLogic:
 
 
 GRADED = SimpleNamespace(studyUID="1.2.3", outDir=Path("/tmp/run"), impressionText="L4/L5: moderate canal",
-                         table="table-node", firstHeatmap="heat-node", findingCount=25)
+                         table="table-node", firstHeatmap="heat-node", findingCount=25, dataQuality=[])
 
 
 @pytest.fixture
@@ -266,3 +266,12 @@ def test_the_panel_library_imports_no_qt_slicer_or_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parent)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_status_says_when_nothing_was_assessed_and_counts_data_quality_notes():
+    from LSSGraderLib.grading_panel import statusAfterGrading
+
+    assert statusAfterGrading(25, []) == "Done: 25 findings."
+    assert statusAfterGrading(0, []).startswith("Not assessed: no region could be graded")
+    status = statusAfterGrading(10, ["a.dcm: truncated", "series 1 stack 0: gap"])
+    assert status == "Done: 10 findings. Data quality: 2 note(s), first: a.dcm: truncated"

@@ -101,7 +101,10 @@ def test_class_names_follow_the_table():
     assert parse_class_name("right foramen mild").side is Side.RIGHT
     assert parse_class_name("L5/S1 disc").region is None
     assert parse_class_name("l4l5 spinal canal 0").level is Level.L4_L5
-    for name in ("foo", "cc left mild", "lr severe", "disc", "L4-L5 disc mild", "canal", "L2/L4 cc mild"):
+    assert parse_class_name("disc").level is None  # the level may come from <level> or the file name
+    assert parse_class_name("left_lateral_recess_mild_L5-S1").level is Level.L5_S1  # a level anywhere
+    for name in ("foo", "cc left mild", "lr severe", "L4-L5 disc mild", "canal", "L2/L4 cc mild",
+                 "L4-L5 cc L5-S1 mild"):
         with pytest.raises(ValueError, match=name):
             parse_class_name(name)
 

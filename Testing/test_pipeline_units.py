@@ -146,4 +146,16 @@ def test_impression_lists_moderate_and_severe_by_level_worst_first():
     lines = impression(findings)
     assert lines[0] == ("L4/L5: severe central canal stenosis (92 %); moderate left lateral recess stenosis (71 %).")
     assert lines[1] == "Mild: L2/L3 right neural foramen stenosis (60 %)."
-    assert impression([]) == ["No moderate or severe stenosis at the graded levels."]
+    assert lines[2].startswith("Not assessed: central canal at L1/L2, L2/L3, L3/L4, L5/S1; left lateral recess at")
+
+
+def test_no_reassurance_without_a_graded_region():
+    assert impression([], ["no disc was detected on the sagittal series"]) == [
+        "Not assessed: no lumbar level could be graded (no disc was detected on the sagittal series)."]
+    every_key = [Finding(level, region, side, Grade.NORMAL, probabilities=(1.0, 0.0, 0.0, 0.0))
+                 for level in Level for region in Region for side in region.sides]
+    assert impression(every_key) == ["No moderate or severe stenosis at the graded levels."]
+    foramina = [f for f in every_key if f.region is Region.NEURAL_FORAMEN]
+    assert impression(foramina) == ["No moderate or severe stenosis in the regions graded.",
+                                    "Not assessed: central canal at every level; left lateral recess at every level; "
+                                    "right lateral recess at every level (see the notes)."]

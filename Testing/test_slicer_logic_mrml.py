@@ -105,6 +105,7 @@ def test_training_logic_returns_none_when_cancelled_and_keeps_its_checkpoint_fol
     _scene, _grader, training = slicer_modules
     out = tmp_path / "bundle"
     outcome = training.LSSTrainingLogic().train(phantom_studies[0].root, "native", out, "fast", members=1,
-                                                epochs=1, device="cpu", cancelRequested=lambda: True)
+                                                epochs=1, device="cpu", cancelRequested=lambda: True,
+                                                holdoutFraction=0.0)  # three studies: too few to hold one out
     assert outcome is None
     assert not (out / "bundle.json").exists()

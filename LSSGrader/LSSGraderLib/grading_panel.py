@@ -73,7 +73,7 @@ class GradingPanel(RunPanel):
         parameters.heatmapVolume = result.firstHeatmap
         self.view.showResults(result.table, result.impressionText)
         self.refreshControls()
-        self.view.setStatus(_("Done: {count} findings.").format(count=result.findingCount))
+        self.view.setStatus(statusAfterGrading(result.findingCount, result.dataQuality))
 
     # --- results ----------------------------------------------------------------------------------------------
 
@@ -116,3 +116,15 @@ class GradingPanel(RunPanel):
         path = self.view.askSaveFile(_("Save scene"), "lss-read.mrb", "Medical Reality Bundle (*.mrb)")
         if path:
             self.view.setStatus(_("Scene saved to {path}.").format(path=self.logic.saveScene(path)))
+
+
+def statusAfterGrading(findingCount: int, dataQuality: list[str]) -> str:
+    """The status line after a run: what was graded (or that nothing was), and how many data-quality notes."""
+    if findingCount:
+        text = _("Done: {count} findings.").format(count=findingCount)
+    else:
+        text = _("Not assessed: no region could be graded (see the report's notes).")
+    if dataQuality:
+        text += " " + _("Data quality: {count} note(s), first: {first}").format(count=len(dataQuality),
+                                                                              first=dataQuality[0])
+    return text

@@ -44,6 +44,11 @@ class GradingInScene:
         """How many per-level findings the run graded."""
         return len(self.outcome.run.findings.findings)
 
+    @property
+    def dataQuality(self) -> list[str]:
+        """What the reader noticed about the input data (files left out, gaps, …), one line each."""
+        return [note.text() for note in self.outcome.run.data_quality]
+
 
 EXPORTED_OUTPUTS = ("findings.json", "slice_findings.json", "findings.csv", "rsna.csv", "report.md", "run.json")
 

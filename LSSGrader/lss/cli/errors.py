@@ -8,5 +8,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
+EXIT_NOT_ASSESSED = 4  # lss grade: the outputs are written, but no region could be graded (see report.md)
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "InputDataError", "UsageError"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_NOT_ASSESSED", "EXIT_OK", "EXIT_USAGE", "InputDataError",
+           "UsageError"]

@@ -9,8 +9,11 @@ from pathlib import Path
 from lss.cli.errors import InputDataError, UsageError
 
 EXAMPLE = """example:
-  lss evaluate --reference phantoms --predictions predictions --out evaluation
-  (each PATH is a findings JSON file or a folder searched for them; studies are paired by study UID)"""
+  lss evaluate --reference phantoms --predictions graded --out evaluation
+  lss evaluate --reference truth/study1.json --predictions graded/study1/findings.json --out evaluation
+  (each PATH is a findings JSON file or a folder searched for them: phantom folders give ground_truth.json,
+  `lss grade` output folders give findings.json and nothing else; studies are paired by study UID and boxes by
+  image (SOPInstanceUID); a study twice on one side is an error, exit 3)"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,9 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "figures.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reference", required=True, type=Path, metavar="PATH",
-                        help="reference findings: a JSON file or a folder of them (e.g. phantom ground truth)")
+                        help="reference findings: a JSON file or a folder of them (e.g. phantom folders)")
     parser.add_argument("--predictions", required=True, type=Path, metavar="PATH",
-                        help="predicted findings: a JSON file or a folder of them")
+                        help="predicted findings: a JSON file or a folder of them (e.g. `lss grade` output folders)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="report folder (created if missing)")
     parser.set_defaults(run=run)
 

@@ -8,14 +8,17 @@ import sys
 from pathlib import Path
 
 from lss.bundle.demo import DEMO_BUNDLE
-from lss.cli.errors import UsageError
+from lss.cli.errors import EXIT_NOT_ASSESSED, EXIT_OK, UsageError
 from lss.cli.inspect_command import parse_role_overrides
 from lss.entry.choices import DEVICE_CHOICES, HEATMAP_CHOICES
 
 EXAMPLE = """examples:
   lss phantom --out demo --studies 1 --seed 7
   lss grade demo/PHANTOM_0000 --out demo_read
-  lss grade /data/mri/patient42 --out read42 --model my_bundle --heatmaps all --device cuda"""
+  lss grade /data/mri/patient42 --out read42 --model my_bundle --heatmaps all --device cuda
+
+exit codes: 0 graded; 2 bad arguments; 3 unusable study or model bundle (the message names the file);
+4 not assessed: the outputs are written but no region could be graded (report.md says why); 1 internal error"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,4 +68,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {outcome.paths['report']}")
     print(f"overlays: {outcome.paths['overlays']}")
     print(f"findings: {outcome.paths['findings']}")
-    return 0
+    return EXIT_OK if outcome.run.assessed else EXIT_NOT_ASSESSED

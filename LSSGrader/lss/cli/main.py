@@ -1,4 +1,5 @@
-"""`lss <verb>`: the engine's command line. Exit codes: 0 ok, 1 internal error, 2 bad usage, 3 bad input."""
+"""`lss <verb>`: the engine's command line. Exit codes: 0 ok, 1 internal error, 2 bad usage, 3 bad input, 4 (`lss
+grade`) not assessed: outputs written, nothing graded."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ EXAMPLE = """examples:
   lss phantom --out test --studies 40 --seed 5000
   lss train --data train --holdout test --format native --out my_bundle --preset demo
   lss train --data rsna2024 --format rsna --out rsna_bundle --preset paper --device cuda
+  lss train --data labelimg_export --format voc --voc-pixel-spacing 0.7 --class-map classes.csv --out voc_bundle
   torchrun --nproc_per_node 2 -m lss.cli.main train --data train --out ddp_bundle --preset fast"""
 
 
@@ -40,6 +41,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work-dir", type=Path, help="checkpoint folder; a re-run with it resumes (default none)")
     parser.add_argument("--synthetic", action="store_true",
                         help="state in the bundle that it was trained on synthetic phantoms only")
+    voc = parser.add_argument_group("--format voc", "settings a LabelImg / Pascal VOC export does not carry itself")
+    voc.add_argument("--voc-pixel-spacing", type=float, metavar="MM",
+                     help="pixel spacing declared for PNG/JPG images imported without DICOM (default 1 mm); their "
+                          "geometry and orientation are assumed and the bundle says so")
+    voc.add_argument("--voc-mapping", type=Path, metavar="CSV",
+                     help="CSV of image file name, SOPInstanceUID[, frame (1-based)]: which DICOM image each exported "
+                          "image is")
+    voc.add_argument("--class-map", type=Path, metavar="FILE",
+                     help="CSV (name,class words) or JSON ({name: words}) rewriting other class names, e.g. "
+                          "'RFS0,right neural foramen normal'")
     parser.set_defaults(run=run)
 
 
@@ -51,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     request = TrainRequest(args.data, args.out, args.format, args.preset, args.members, args.epochs,
                            args.detector_epochs, args.holdout, args.holdout_fraction, args.device, args.seed,
-                           args.work_dir, args.synthetic)
+                           args.work_dir, args.synthetic, args.voc_pixel_spacing, args.voc_mapping, args.class_map)
     with ProgressBars(enabled=distributed.is_main_process()) as bars:
         outcome = run_training(request, bars.control(), on_import=_print_report)
     if distributed.is_main_process():
@@ -68,3 +79,5 @@ def _print_report(report) -> None:
         print(f"  refused: {problem}", file=sys.stderr)
     if len(report.problems) > 20:
         print(f"  … and {len(report.problems) - 20} more", file=sys.stderr)
+    for note in getattr(report, "notes", []):
+        print(f"  {note}", file=sys.stderr)

@@ -47,6 +47,9 @@ def decode_file(path: Path) -> np.ndarray:
     syntax = transfer_syntax(ds)
     if "PixelData" not in ds:
         raise DicomReadError(f"{path}: no pixel data")
+    shortfall = None if syntax.is_compressed else pixel_data_shortfall(ds, len(ds.PixelData))
+    if shortfall:
+        raise DicomReadError(f"{path}: {shortfall}")
     try:
         pixels = ds.pixel_array
     except (NotImplementedError, RuntimeError) as error:
@@ -61,6 +64,23 @@ def decode_file(path: Path) -> np.ndarray:
     if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         raise DicomReadError(f"{path}: colour images ({ds.get('PhotometricInterpretation')}) are not supported")
     return np.asarray(pixels)
+
+
+def pixel_data_shortfall(ds: pydicom.Dataset, length: int) -> str | None:
+    """Why ``length`` bytes of uncompressed pixel data are too few for what Rows × Columns × frames × samples ×
+    bytes per value say (a header that disagrees with its pixels), or None. More bytes than that are accepted,
+    as pydicom reads them: writers pad pixel data, and the extra bytes are not read."""
+    bits = int(ds.get("BitsAllocated", 0) or 0)
+    if bits < 8:  # 1-bit (packed) data: not an MR image, left to the decoder
+        return None
+    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    expected = rows * columns * frames * samples * (bits // 8)
+    if length >= expected:
+        return None
+    return (f"Rows × Columns ({rows} × {columns}, {frames} frame(s), {bits} bits) need {expected} bytes of pixel "
+            f"data, the file holds {length}: header and pixels disagree")
 
 
 def _decode_with_gdcm(path: Path, ds: pydicom.Dataset) -> np.ndarray | None:

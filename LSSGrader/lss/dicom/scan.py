@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from lss.dicom.pixels import pixel_data_shortfall
 from lss.dicom.records import MR_IMAGE_SOP_CLASSES
 from lss.model.study import SkippedFile
 
@@ -131,6 +132,9 @@ def _truncation_problem(path: Path, ds: Dataset) -> str | None:
     size = path.stat().st_size
     if value_tell + length > size:
         return f"truncated: pixel data needs {length} bytes, file has {max(size - value_tell, 0)}"
+    syntax = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", ""))
+    if not syntax or not UID(syntax).is_compressed:
+        return pixel_data_shortfall(ds, length)
     return None
 
 

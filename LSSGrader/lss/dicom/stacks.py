@@ -17,6 +17,7 @@ SPACING_TOLERANCE = 1e-3
 DUPLICATE_TOLERANCE_MM = 0.01
 BLOCK_GAP_FACTOR = 3.0  # a gap larger than this many median spacings starts a new stack
 UNIFORM_TOLERANCE = 0.1  # relative spread of slice spacings tolerated before calling them non-uniform
+GAP_FACTOR = 1.5  # a step this many median spacings wide is a gap (missing slices)
 LOCALIZER_MAX_IMAGES_PER_PLANE = 5
 
 
@@ -131,7 +132,12 @@ def spacing_problems(offsets: np.ndarray) -> list[str]:
     low, high, median = float(steps.min()), float(steps.max()), float(np.median(steps))
     if high - low <= UNIFORM_TOLERANCE * median:
         return []
-    return [f"non-uniform slice spacing: {low:.1f}–{high:.1f} mm (median {median:.1f} mm)"]
+    problems = [f"non-uniform slice spacing: {low:.1f}–{high:.1f} mm (median {median:.1f} mm)"]
+    for index in np.flatnonzero(steps > GAP_FACTOR * median):
+        missing = max(int(round(steps[index] / median)) - 1, 1)
+        problems.append(f"gap of {steps[index]:.1f} mm between slices {index} and {index + 1} "
+                        f"(about {missing} slice(s) missing)")
+    return problems
 
 
 def _same_plane_kind(a: ImageRecord, b: ImageRecord) -> bool:

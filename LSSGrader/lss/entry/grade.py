@@ -76,8 +76,10 @@ def run_grading(request: GradeRequest, control: RunControl | None = None) -> Gra
         run = grade_study(study, bundle, request.options, control)
     except GradingInputError as error:
         raise InputDataError(f"{where}: {error}") from None
+    except DicomReadError as error:  # pixels that cannot be decoded, or disagree with their header
+        raise InputDataError(str(error)) from None
     except ValueError as error:  # e.g. device cuda without a GPU
         raise UsageError(str(error)) from None
     paths = write_outputs(run, Path(request.out_dir), request.study_id)
-    return GradeOutcome(study, run, Path(request.out_dir), paths, impression(run.findings.findings), run.notes,
-                        bundle_folder)
+    return GradeOutcome(study, run, Path(request.out_dir), paths,
+                        impression(run.findings.findings, run.warnings + run.skipped), run.notes, bundle_folder)

@@ -25,7 +25,11 @@ MIN_TRAINING_STUDIES = 2  # each network validates on studies it does not train 
 class TrainRequest:
     """What to train on (a folder of annotated studies in ``format``), where the bundle goes, the preset and its
     overrides, the held-out studies (a folder, or a share of the data), device, seed, checkpoint folder, and
-    whether the data are synthetic phantoms (the bundle then says so)."""
+    whether the data are synthetic phantoms (the bundle then says so).
+
+    ``voc_*`` and ``class_map`` apply to ``format="voc"`` only: the pixel spacing (mm) declared for 2-D images
+    imported without DICOM, a mapping CSV (image name → SOPInstanceUID [, frame]) and a class-name map (CSV or
+    JSON, name → class words); see ``lss.training.import_voc``."""
 
     data: Path
     out: Path
@@ -40,6 +44,14 @@ class TrainRequest:
     seed: int = 0
     work_dir: Path | None = None
     synthetic: bool = False
+    voc_pixel_spacing: float | None = None
+    voc_mapping: Path | None = None
+    class_map: Path | None = None
+
+    def import_options(self) -> dict[str, Any]:
+        """The importer's settings this request gives (``lss.training.importers.import_studies``)."""
+        given = {"pixel_spacing": self.voc_pixel_spacing, "mapping": self.voc_mapping, "class_map": self.class_map}
+        return {name: value for name, value in given.items() if value is not None}
 
 
 @dataclass
@@ -67,11 +79,25 @@ def check_request(request: TrainRequest) -> None:
         value = getattr(request, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    _check_import_options(request)
     for name, value, choices in (("format", request.format, FORMAT_CHOICES),
                                  ("preset", request.preset, PRESET_CHOICES),
                                  ("device", request.device, DEVICE_CHOICES)):
         if value not in choices:
             raise UsageError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_import_options(request: TrainRequest) -> None:
+    options = {"--voc-pixel-spacing": request.voc_pixel_spacing, "--voc-mapping": request.voc_mapping,
+               "--class-map": request.class_map}
+    given = [name for name, value in options.items() if value is not None]
+    if given and request.format != "voc":
+        raise UsageError(f"{', '.join(given)} apply to --format voc only, not {request.format!r}")
+    if request.voc_pixel_spacing is not None and not request.voc_pixel_spacing > 0:
+        raise UsageError(f"--voc-pixel-spacing must be a positive number of mm, got {request.voc_pixel_spacing}")
+    for name, path in (("--voc-mapping", request.voc_mapping), ("--class-map", request.class_map)):
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"{name} {path}: not a file")
 
 
 def split_studies(studies: list, heldout: list | None, fraction: float, seed: int) -> tuple[list, list]:
@@ -117,7 +143,7 @@ def run_training(request: TrainRequest, control: RunControl | None = None,
     from lss.training.run import TrainingData, train_bundle
 
     plan = preset(request.preset, request.members, request.detector_epochs, request.epochs)
-    studies, report = import_studies(Path(request.data), request.format)
+    studies, report = import_studies(Path(request.data), request.format, request.import_options())
     reports = [report]
     if on_import is not None:
         on_import(report)
@@ -126,7 +152,7 @@ def run_training(request: TrainRequest, control: RunControl | None = None,
     check_boxes(studies, Path(request.data))
     given = None
     if request.holdout is not None:
-        given, holdout_report = import_studies(Path(request.holdout), request.format)
+        given, holdout_report = import_studies(Path(request.holdout), request.format, request.import_options())
         reports.append(holdout_report)
         if on_import is not None:
             on_import(holdout_report)

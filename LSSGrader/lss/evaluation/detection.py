@@ -3,7 +3,15 @@
 Matching follows PASCAL VOC / pycocotools: predictions are visited in descending score order (ties keep input
 order), and each takes the still-unmatched reference box with the highest IoU at or above the threshold (ties go
 to the first reference box). A prediction may only match a reference box of the same (level, region, side) key
-in the same study; boxes on different series or slices never overlap (``Box.iou`` is 0 there).
+in the same study.
+
+Boxes are paired **by image**: two boxes can overlap only when they lie on the same image, i.e. the same series
+and the same SOPInstanceUID (for a multi-frame object the SOP UID as the findings file records it, which names
+the frame). Slice indices are not compared then: two reads may number the slices of one series in opposite
+orders (a phantom numbers them in acquisition order, the DICOM reader along the slice normal). Only where a box
+has no usable SOPInstanceUID — an empty one, or one that a read places on several slice indices (frames of a
+multi-frame object recorded without a frame suffix) — is it paired by (series, slice index) instead, and
+:func:`detection_metrics` counts those boxes under ``pairing``.
 """
 
 from __future__ import annotations
@@ -55,16 +63,54 @@ def greedy_pairs(iou: np.ndarray, scores: Sequence[float], threshold: float) -> 
     return pairs
 
 
-def match_boxes(reference: Sequence[Box], predictions: Sequence[tuple[Box, float]], threshold: float) -> MatchResult:
+ImageName = tuple[str, str, int | None]  # (SeriesInstanceUID, SOPInstanceUID, frame of a multi-frame image)
+
+
+def image_name(box: Box) -> ImageName:
+    """The image a box names: series, SOPInstanceUID and frame."""
+    return (box.series_uid, box.sop_instance_uid, box.frame)
+
+
+def image_names(boxes: Iterable[Box]) -> set[ImageName]:
+    """The (series, SOP, frame) names among ``boxes`` (the boxes of one read) that each name one image: a non-empty
+    SOPInstanceUID (and frame) that the read always places on the same slice index."""
+    slices: dict[ImageName, set[int]] = {}
+    for box in boxes:
+        if box.sop_instance_uid:
+            slices.setdefault(image_name(box), set()).add(box.slice_index)
+    return {name for name, indices in slices.items() if len(indices) == 1}
+
+
+def same_image(reference: Box, prediction: Box, reference_names: set[ImageName],
+               prediction_names: set[ImageName]) -> bool:
+    """Whether two boxes lie on one image: same series and SOPInstanceUID when both boxes' names are usable
+    (in ``reference_names`` / ``prediction_names``), otherwise same series and slice index."""
+    if reference.series_uid != prediction.series_uid:
+        return False
+    reference_name, prediction_name = image_name(reference), image_name(prediction)
+    if reference_name in reference_names and prediction_name in prediction_names:
+        return reference_name == prediction_name
+    return reference.slice_index == prediction.slice_index
+
+
+def match_boxes(reference: Sequence[Box], predictions: Sequence[tuple[Box, float]], threshold: float,
+                reference_names: set[ImageName] | None = None,
+                prediction_names: set[ImageName] | None = None) -> MatchResult:
     """Match predicted (box, score) pairs to reference boxes one-to-one, greedily by descending score.
 
-    A pair counts when IoU >= ``threshold`` (which must lie in (0, 1]). Returned indices refer to the input lists;
-    unmatched indices are in ascending order.
+    Boxes pair by image (:func:`same_image`); ``reference_names`` and ``prediction_names`` are the usable image
+    names of each read (:func:`image_names`), by default worked out from the given boxes. A pair counts when
+    IoU >= ``threshold`` (which must lie in (0, 1]). Returned indices refer to the input lists; unmatched
+    indices are in ascending order.
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"IoU threshold must lie in (0, 1], got {threshold!r}")
-    iou = np.array([[ref.iou(box) for box, _ in predictions] for ref in reference]).reshape(len(reference),
-                                                                                           len(predictions))
+    if reference_names is None:
+        reference_names = image_names(reference)
+    if prediction_names is None:
+        prediction_names = image_names(box for box, _ in predictions)
+    iou = np.array([[ref.pixel_iou(box) if same_image(ref, box, reference_names, prediction_names) else 0.0
+                     for box, _ in predictions] for ref in reference]).reshape(len(reference), len(predictions))
     pairs = greedy_pairs(iou, [score for _, score in predictions], threshold)
     matches = [BoxMatch(r, p, value, float(predictions[p][1])) for r, p, value in pairs]
     matched_references, matched_predictions = {r for r, _, _ in pairs}, {p for _, p, _ in pairs}
@@ -95,7 +141,9 @@ def detection_metrics(
          "by_region": {"central_canal": {"0.2": counts, ...}, ...}, "by_level": {"L1/L2": {...}, ...}}
 
     where ``counts`` is ``{"tp", "n_reference", "n_predicted", "recall", "precision"}`` (a ratio with a zero
-    denominator is None).
+    denominator is None), plus ``"pairing"``: how the boxes were paired with the other read's —
+    ``{"by_image": {"reference": n, "predictions": n}, "by_slice_index": {"reference": n, "predictions": n}}``
+    (a box counts as paired by slice index when it has no usable SOPInstanceUID; see the module docstring).
     """
     references = {study.study_uid: study for study in reference_studies}
     predictions = {study.study_uid: study for study in predicted_studies}
@@ -107,15 +155,24 @@ def detection_metrics(
     for group in groups:
         for threshold in thresholds:
             tallies[(group, threshold)] = [0, 0, 0]  # tp, n_reference, n_predicted
+    pairing = {"by_image": {"reference": 0, "predictions": 0}, "by_slice_index": {"reference": 0, "predictions": 0}}
     for uid, reference in references.items():
         reference_boxes = boxes_by_key(reference)
         predicted_boxes = boxes_by_key(predictions[uid]) if uid in predictions else {}
+        reference_names = image_names(box for boxes in reference_boxes.values() for box, _ in boxes)
+        prediction_names = image_names(box for boxes in predicted_boxes.values() for box, _ in boxes)
+        for side, grouped, names in (("reference", reference_boxes, reference_names),
+                                     ("predictions", predicted_boxes, prediction_names)):
+            for boxes in grouped.values():
+                for box, _ in boxes:
+                    way = "by_image" if image_name(box) in names else "by_slice_index"
+                    pairing[way][side] += 1
         for key in set(reference_boxes) | set(predicted_boxes):
             truth = [box for box, _ in reference_boxes.get(key, [])]
             guesses = predicted_boxes.get(key, [])
             level, region, _side = key
             for threshold in thresholds:
-                tp = len(match_boxes(truth, guesses, threshold).matches)
+                tp = len(match_boxes(truth, guesses, threshold, reference_names, prediction_names).matches)
                 for group in ("overall", f"region:{region.value}", f"level:{level.value}"):
                     tally = tallies[(group, threshold)]
                     tally[0] += tp
@@ -126,6 +183,7 @@ def detection_metrics(
         "overall": _table(tallies, "overall", thresholds),
         "by_region": {r.value: _table(tallies, f"region:{r.value}", thresholds) for r in Region},
         "by_level": {lv.value: _table(tallies, f"level:{lv.value}", thresholds) for lv in Level},
+        "pairing": pairing,
     }
 
 

@@ -1,53 +1,34 @@
 """Evaluate predicted findings against reference findings, in the layout of the reference study's tables.
 
-Each side is one findings JSON file or a folder searched recursively for them (JSON files whose ``schema`` is not
-``lss.findings``, e.g. a batch manifest, are skipped). Studies are paired by ``study_uid``; both sides must hold
-the same studies. Grading compares per-level summaries (``summarize_by_key``: one grade per (level, region,
-side), the worst); a key graded on one side only counts as *normal* on the other (a detector that finds nothing
-reports nothing), and ``imputed_normal`` says how often that happened.
+Each side is one findings JSON file or a folder searched recursively for them: phantom folders
+(``ground_truth.json``), ``lss grade`` output folders (``findings.json``; ``slice_findings.json`` and the rest
+are not reads) and plain findings files, in any mix — :mod:`lss.evaluation.inputs` has the rules, including
+what happens when a study turns up twice. Studies are paired by ``study_uid``; both sides must hold the same
+studies. Boxes are paired by image (SOPInstanceUID), not by slice number (:mod:`lss.evaluation.detection`).
+Grading compares per-level summaries (``summarize_by_key``: one grade per (level, region, side), the worst); a
+key graded on one side only counts as *normal* on the other (a detector that finds nothing reports nothing),
+and ``imputed_normal`` says how often that happened.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lss.evaluation.detection import DEFAULT_THRESHOLDS, detection_metrics
 from lss.evaluation.grading import grading_metrics
+from lss.evaluation.inputs import EvaluationInputError, load_side
 from lss.model.findings import FindingKey, StudyFindings, key_order
-from lss.model.findings_io import SCHEMA_NAME, FindingsFileError, read_findings
 from lss.model.summary import summarize_by_key
 from lss.model.vocabulary import Grade, Level, Region
 
-
-class EvaluationInputError(ValueError):
-    """The reference or prediction files cannot be evaluated together; the message says which and why."""
+__all__ = ["EvaluationInputError", "evaluate", "load_studies"]
 
 
-def load_studies(path: Path) -> dict[str, StudyFindings]:
-    """Findings keyed by study_uid from one findings JSON file or a folder of them."""
-    path = Path(path)
-    if path.is_file():
-        files = [path]
-    elif path.is_dir():
-        files = sorted(candidate for candidate in path.rglob("*.json") if _is_findings_file(candidate))
-    else:
-        raise EvaluationInputError(f"{path}: no such file or folder")
-    studies: dict[str, StudyFindings] = {}
-    origin: dict[str, Path] = {}
-    for file in files:
-        try:
-            study = read_findings(file)
-        except (FindingsFileError, OSError) as error:
-            raise EvaluationInputError(str(error)) from None
-        if study.study_uid in studies:
-            raise EvaluationInputError(f"study {study.study_uid} appears twice: {origin[study.study_uid]} and {file}")
-        studies[study.study_uid], origin[study.study_uid] = study, file
-    if not studies:
-        raise EvaluationInputError(f"{path}: no findings files ({SCHEMA_NAME} JSON) found")
-    return studies
+def load_studies(path: Path, side: str = "reference") -> dict[str, StudyFindings]:
+    """Findings keyed by study_uid from one findings JSON file or a folder of them (one side's reads)."""
+    return load_side(path, side).studies
 
 
 def evaluate(reference: Path, predictions: Path,
@@ -56,10 +37,13 @@ def evaluate(reference: Path, predictions: Path,
 
     Keys: ``n_studies``, ``studies``, ``thresholds``, ``imputed_normal`` ({"reference", "predictions"}),
     ``grade_counts`` (reference grades per region type, Table 2), ``detection`` (:func:`detection_metrics`,
-    Table 3), ``grading`` (per region type plus ``all``: :func:`grading_metrics`, Table 4 and the confusion
-    matrices) and ``by_level`` (per level: grading metrics of all its keys).
+    Table 3, with ``pairing``: how many boxes were paired by image and how many by slice index), ``grading``
+    (per region type plus ``all``: :func:`grading_metrics`, Table 4 and the confusion matrices), ``by_level``
+    (per level: grading metrics of all its keys) and ``inputs`` (per side, the file read for each study and the
+    files set aside).
     """
-    references, predicted = load_studies(reference), load_studies(predictions)
+    reference_reads, prediction_reads = load_side(reference, "reference"), load_side(predictions, "predictions")
+    references, predicted = reference_reads.studies, prediction_reads.studies
     only_reference = sorted(set(references) - set(predicted))
     only_predicted = sorted(set(predicted) - set(references))
     if only_reference or only_predicted:
@@ -91,6 +75,7 @@ def evaluate(reference: Path, predictions: Path,
                                        thresholds),
         "grading": grading,
         "by_level": {level.value: _grading([p for p in pairs if p[0][0] is level]) for level in Level},
+        "inputs": {"reference": reference_reads.summary(), "predictions": prediction_reads.summary()},
     }
 
 
@@ -104,12 +89,3 @@ def _grade_counts(pairs: list[tuple[FindingKey, int, int]]) -> dict[str, int]:
         counts[Grade(truth).label] += 1
     counts["total"] = len(pairs)
     return counts
-
-
-def _is_findings_file(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            document = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise EvaluationInputError(f"{path}: not readable JSON ({error})") from None
-    return isinstance(document, dict) and document.get("schema") == SCHEMA_NAME

@@ -70,7 +70,8 @@ def render_markdown(metrics: dict[str, Any]) -> str:
         table = detection["overall"] if region == "all" else detection["by_region"][region]
         recalls = [f"{_percent(table[t]['recall'])} ({table[t]['tp']}/{table[t]['n_reference']})" for t in labels]
         lines.append(_row([name, *recalls, *(_percent(table[t]["precision"]) for t in labels)]))
-    lines += ["", "## Grading agreement", "",
+    lines += ["", _pairing_note(detection.get("pairing")), *_set_aside_lines(metrics.get("inputs")),
+              "", "## Grading agreement", "",
               _row(["Region", "Grades", "n", "Gwet AC1 (95% CI)", "P", "Cohen κ", "Agreement",
                     "Sensitivity (95% CI)", "Specificity (95% CI)"]),
               _row(["---"] * 9)]
@@ -91,6 +92,27 @@ def render_markdown(metrics: dict[str, Any]) -> str:
         lines.append(_row([level, str(grading["n"]), _number(four.get("gwet_ac1")), _number(two.get("gwet_ac1")),
                            _percent(four.get("percent_agreement")), *recalls]))
     return "\n".join(lines) + "\n"
+
+
+def _pairing_note(pairing: dict[str, dict[str, int]] | None) -> str:
+    """How boxes were paired with the other read's: by image, or (stated) by slice index."""
+    text = "Boxes were paired by image (series and SOPInstanceUID), not by slice number."
+    if not pairing:
+        return text
+    by_slice = pairing["by_slice_index"]
+    if by_slice["reference"] or by_slice["predictions"]:
+        text += (f" **{by_slice['reference']} reference and {by_slice['predictions']} predicted boxes had no usable "
+                 "SOPInstanceUID and were paired by (series, slice index) instead**: those pairs are right only if "
+                 "both reads number the slices in the same order.")
+    return text
+
+
+def _set_aside_lines(inputs: dict[str, Any] | None) -> list[str]:
+    lines = []
+    for side, reads in (inputs or {}).items():
+        for entry in reads.get("set_aside", []):
+            lines.append(f"- {side}: {entry['file']} set aside ({entry['reason']})")
+    return ["", "Files set aside:", "", *lines] if lines else []
 
 
 def _agreement_rows(name: str, grading: dict[str, Any]) -> list[str]:

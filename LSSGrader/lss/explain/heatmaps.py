@@ -1,7 +1,7 @@
 """Attribution maps put back on the slices they came from: heatmap volumes with the source stack's geometry.
 
 A crop covers its box enlarged by the grader's ``box_enlargement`` in the canonical view, resampled to S × S
-(``lss.training.grading_data.grading_crops``). Its attribution map is sampled back at each view pixel centre
+(``lss.preprocess.crops.grading_crops``). Its attribution map is sampled back at each view pixel centre
 inside that field (bilinear), un-mirrored first for mirrored crops. Only positive attributions — evidence for
 the predicted grade — are kept, scaled so each finding's strongest pixel is 1; where fields overlap the
 larger value wins. The volume is then turned back from the canonical view to the stored pixel grid.
@@ -29,6 +29,8 @@ def paste_attribution(heat_view: np.ndarray, attribution: np.ndarray, box_view: 
     positive /= peak
     size_rows, size_cols = positive.shape
     x0, y0, x1, y1 = enlarged_box(box_view, enlargement)
+    if not (np.isfinite([x0, y0, x1, y1]).all() and x1 - x0 > 1e-3 and y1 - y0 > 1e-3):
+        return  # a degenerate box covers no pixel (and would divide by zero below)
     rows, cols = heat_view.shape
     c_lo, c_hi = max(int(np.floor(x0)), 0), min(int(np.ceil(x1)), cols)
     r_lo, r_hi = max(int(np.floor(y0)), 0), min(int(np.ceil(y1)), rows)

@@ -65,6 +65,7 @@ class Box:
     col_max: float
     row_max: float
     corners_lps: tuple[Point3, Point3, Point3, Point3]
+    frame: int | None = None  # 0-based frame of a multi-frame image (None: a single-frame image)
 
     def __post_init__(self) -> None:
         self.series_uid = _text(self.series_uid, "series_uid")
@@ -77,6 +78,8 @@ class Box:
         if self.row_max <= self.row_min:
             raise FieldValueError("row_max", f"must exceed row_min ({self.row_max!r} <= {self.row_min!r})")
         self.corners_lps = _corners(self.corners_lps)
+        if self.frame is not None:
+            self.frame = _index(self.frame, "frame")
 
     @property
     def width(self) -> float:
@@ -102,6 +105,10 @@ class Box:
         """Intersection over union in pixel space; 0 when the boxes are on different series or slices."""
         if (self.series_uid, self.slice_index) != (other.series_uid, other.slice_index):
             return 0.0
+        return self.pixel_iou(other)
+
+    def pixel_iou(self, other: Box) -> float:
+        """Intersection over union of the two pixel rectangles, whatever images they lie on."""
         overlap_w = min(self.col_max, other.col_max) - max(self.col_min, other.col_min)
         overlap_h = min(self.row_max, other.row_max) - max(self.row_min, other.row_min)
         if overlap_w <= 0 or overlap_h <= 0:
@@ -120,6 +127,7 @@ class Box:
         row_max: float,
         series_uid: str,
         sop_instance_uid: str,
+        frame: int | None = None,
     ) -> Box:
         """A box from pixel-edge coordinates, with LPS corners computed from the stack geometry.
 
@@ -139,6 +147,7 @@ class Box:
             col_max=col_max,
             row_max=row_max,
             corners_lps=corners,
+            frame=frame,
         )
 
 

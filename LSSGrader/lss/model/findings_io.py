@@ -42,6 +42,7 @@ _FINDING_OPTIONAL = ("grade", "grade_label", "boxes", "probabilities", "detectio
                      "note")
 _BOX_FIELDS = ("series_uid", "sop_instance_uid", "slice_index", "col_min", "row_min", "col_max", "row_max",
                "corners_lps")
+_BOX_OPTIONAL = ("frame",)  # written only for a frame of a multi-frame image
 _DISC_FIELDS = ("level", "centre_lps", "normal_lps")
 _SERIES_REQUIRED = ("series_uid", "role")
 _SERIES_OPTIONAL = ("description", "n_slices")
@@ -132,6 +133,7 @@ def _finding_to_dict(finding: Finding) -> dict[str, Any]:
 
 
 def _box_to_dict(box: Box) -> dict[str, Any]:
+    frame = {} if box.frame is None else {"frame": box.frame}
     return {
         "series_uid": box.series_uid,
         "sop_instance_uid": box.sop_instance_uid,
@@ -141,6 +143,7 @@ def _box_to_dict(box: Box) -> dict[str, Any]:
         "col_max": box.col_max,
         "row_max": box.row_max,
         "corners_lps": [list(corner) for corner in box.corners_lps],
+        **frame,
     }
 
 
@@ -333,7 +336,7 @@ class _Parser:
         return by_number if by_number is not None else by_label  # type: ignore[return-value]
 
     def box(self, value: Any, path: str) -> Box:
-        data = self.mapping(value, path, _BOX_FIELDS)
+        data = self.mapping(value, path, _BOX_FIELDS, _BOX_OPTIONAL)
         return self.build(path, Box, **data)
 
     def disc(self, value: Any, path: str) -> DiscPosition:

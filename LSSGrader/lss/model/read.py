@@ -25,6 +25,26 @@ class ModelRecord:
 
 
 @dataclass
+class QualityNote:
+    """Something the reader noticed about the input data: a file left out (``skipped_file``), a study-wide
+    problem (``study``) or one of a stack (``stack``), with the file or stack it concerns."""
+
+    kind: str
+    message: str
+    file: str | None = None
+    series_uid: str | None = None
+    stack_index: int | None = None
+
+    def text(self) -> str:
+        """One line for people: where, then what."""
+        if self.file:
+            return f"{self.file}: {self.message}"
+        if self.series_uid:
+            return f"series {self.series_uid} stack {self.stack_index}: {self.message}"
+        return self.message
+
+
+@dataclass
 class GradedStack:
     """One stack the run looked at: its pixels (stored grid, rescaled values) and what the run put on it —
     the Integrated Gradients heatmap (float32, 0–1) and the segmenter's classes (uint8), both in the stored grid."""
@@ -72,6 +92,7 @@ class GradingRun:
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    data_quality: list[QualityNote] = field(default_factory=list)
 
     @property
     def study_uid(self) -> str:
@@ -80,8 +101,13 @@ class GradingRun:
 
     @property
     def notes(self) -> list[str]:
-        """Warnings first, then what was skipped: what a reader must know besides the grades."""
-        return self.warnings + self.skipped
+        """Warnings, what was skipped, then the data-quality notes: what a reader must know besides the grades."""
+        return self.warnings + self.skipped + [note.text() for note in self.data_quality]
+
+    @property
+    def assessed(self) -> bool:
+        """True when at least one region was graded; a run that graded nothing has not assessed the study."""
+        return bool(self.findings.findings)
 
     def stack_names(self) -> dict[tuple[str, int], str]:
         """A short file-name stem per stack: role, series order in the run, stack index (e.g. 'ax_t2_02_0')."""

@@ -20,6 +20,12 @@ ROLES = ("ax_t2", "sag_t1", "sag_t2", "sag_stir", "other")
 ENGINE_ROLES = ("ax_t2", "sag_t1", "sag_t2")  # the roles whose stacks the networks train on or grade
 
 
+def image_key(sop_instance_uid: str, frame: int | None = None) -> str:
+    """How annotations name one image: its SOPInstanceUID, with '#<frame number, 1-based>' for a frame of a
+    multi-frame image (its frames share the SOPInstanceUID)."""
+    return sop_instance_uid if frame is None else f"{sop_instance_uid}#{frame + 1}"
+
+
 @dataclass(frozen=True)
 class SliceRef:
     """Where one image lives: a file, and a frame number for multi-frame objects (None for single-frame)."""
@@ -61,8 +67,13 @@ class Stack:
 
     @property
     def sop_uids(self) -> list[str]:
-        """The SOPInstanceUID of each slice, in slice order."""
+        """The SOPInstanceUID of each slice, in slice order (the frames of a multi-frame image share theirs)."""
         return [ref.sop_instance_uid for ref in self.slices]
+
+    @property
+    def image_keys(self) -> list[str]:
+        """Each slice's image key (``image_key``): unique per image, multi-frame frames included."""
+        return [image_key(ref.sop_instance_uid, ref.frame) for ref in self.slices]
 
     def load_pixels(self) -> np.ndarray:
         """Pixel data (slices, rows, columns) as float32 with rescale slope/intercept applied."""

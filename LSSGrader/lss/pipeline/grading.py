@@ -81,15 +81,25 @@ def grade_slices(placed: list[tuple[FindingKey, Detection]], members: list[Gradi
 
 
 def central_slices(grades: list[SliceGrade], max_slice_offset: float) -> list[SliceGrade]:
-    """The grades of one key on slices at most ``max_slice_offset`` from the middle of its run, per stack."""
+    """The grades of one key on slices at most ``max_slice_offset`` from the middle of its run, per stack — or,
+    where none is that close (e.g. detections on slices 2 and 5 only), those nearest the middle: never none."""
     by_stack: dict[tuple, list[SliceGrade]] = defaultdict(list)
     for grade in grades:
         by_stack[grade.detection.stack.key].append(grade)
     central = []
     for members in by_stack.values():
         middle = float(np.median([g.detection.slice_index for g in members]))
-        central += [g for g in members if abs(g.detection.slice_index - middle) <= max_slice_offset]
+        distances = [abs(g.detection.slice_index - middle) for g in members]
+        reach = max(max_slice_offset, min(distances))
+        central += [g for g, distance in zip(members, distances, strict=True) if distance <= reach]
     return central
+
+
+def normalised(probabilities: np.ndarray) -> np.ndarray:
+    """Probabilities scaled to sum to 1; non-finite or negative entries count as 0, and all-zero becomes uniform."""
+    clean = np.where(np.isfinite(probabilities) & (probabilities > 0), probabilities, 0.0)
+    total = float(clean.sum())
+    return clean / total if total > 0 else np.full(len(clean), 1.0 / len(clean))
 
 
 def summarize(grades: list[SliceGrade], max_slice_offset: float) -> list[Finding]:
@@ -101,8 +111,7 @@ def summarize(grades: list[SliceGrade], max_slice_offset: float) -> list[Finding
     for key in sorted(by_key, key=key_order):
         ordered = sorted(by_key[key], key=lambda g: (g.detection.stack.key, g.detection.slice_index))
         central = central_slices(ordered, max_slice_offset)
-        probabilities = np.mean([g.probabilities for g in central], axis=0)
-        probabilities = probabilities / probabilities.sum()
+        probabilities = normalised(np.mean([g.probabilities for g in central], axis=0))
         grade = Grade(int(np.argmax(probabilities)))
         uncertainty = float(np.mean([g.spread[int(grade)] for g in central]))
         boxes = [box for g in ordered for box in g.finding().boxes]

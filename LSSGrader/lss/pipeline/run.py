@@ -8,8 +8,10 @@
 6. **Explain**: Integrated Gradients for the central slices of the findings asked for, as heatmap volumes.
 
 Whatever cannot be done (no axial series, a level not detected, …) is listed in ``skipped``; doubtful level
-labels in ``warnings``. The result is the data model's ``GradingRun`` (``lss.model.read``): what the report and
-the scene are made from. Each ensemble is built once per run and serves grading and explanation alike.
+labels in ``warnings``; what the reader noticed about the data in ``data_quality``. A run that graded nothing
+says so (``extra.assessment`` "not assessed" in findings.json). The result is the data model's ``GradingRun``
+(``lss.model.read``): what the report and the scene are made from. Each ensemble is built once per run and serves
+grading and explanation alike.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 import lss
 from lss.bundle.contents import ModelBundle
 from lss.control import RunControl, resolve_device
+from lss.dicom.quality import data_quality
 from lss.explain.heatmaps import paste_attribution
 from lss.explain.integrated_gradients import integrated_gradients
 from lss.model.findings import Finding, FindingKey, FindingsKind, SeriesRecord, StudyFindings
@@ -44,6 +47,7 @@ from lss.preprocess.stack_view import ViewStack, view_stack
 
 log = logging.getLogger(__name__)
 DEFAULT_SLICE_OFFSET = 1.0
+NOT_ASSESSED = "not assessed"  # findings.json extra.assessment of a run that graded nothing
 
 
 class _Clock:
@@ -128,14 +132,19 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
     source = f"lss grade {lss.__version__} with {bundle.record().name}"
     series = _series_records(study, stacks)
     warnings = list(levels.warnings)
+    quality = data_quality(study)
+    extra: dict = {"skipped": list(skipped), "warnings": list(warnings)}
+    if quality:
+        extra["data_quality"] = [note.text() for note in quality]
+    if not summary:
+        extra["assessment"] = NOT_ASSESSED
     read = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=list(summary), discs=list(levels.discs),
-                         series=list(series), patient_id=study.patient_id, source=source,
-                         extra={"skipped": list(skipped), "warnings": list(warnings)})
+                         series=list(series), patient_id=study.patient_id, source=source, extra=extra)
     per_slice = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=[g.finding() for g in grades],
                               discs=list(levels.discs), series=list(series), patient_id=study.patient_id,
                               source=source)
     return GradingRun(read, per_slice, list(graded.values()), bundle.record(), asdict(options), explained,
-                      anatomy_classes, skipped, warnings, clock.timings)
+                      anatomy_classes, skipped, warnings, clock.timings, quality)
 
 
 def _detect(bundle: ModelBundle, plane: Plane, stacks: list[ViewStack], options: GradingOptions,

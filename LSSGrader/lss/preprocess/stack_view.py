@@ -39,8 +39,9 @@ class ViewStack:
     def box(self, slice_index: int, box_view: ViewBox) -> Box:
         """A canonical-view pixel-edge box as a findings Box (stored pixels and LPS corners)."""
         col_min, row_min, col_max, row_max = self.view.box_from_view(box_view)
+        ref = self.stack.slices[slice_index]
         return Box.from_pixels(self.geometry, slice_index, col_min, row_min, col_max, row_max,
-                               self.stack.series_uid, self.stack.sop_uids[slice_index])
+                               self.stack.series_uid, ref.sop_instance_uid, ref.frame)
 
     def centre_lps(self, slice_index: int, box_view: ViewBox) -> np.ndarray:
         """LPS position of a view box's centre."""

@@ -16,8 +16,14 @@ def finding_phrase(finding: Finding) -> str:
     return f"{finding.grade.label} {side}{finding.region.label} stenosis ({_percent(finding)})"
 
 
-def impression(findings: list[Finding]) -> list[str]:
-    """One line per level with moderate or severe findings (worst first), then the mild ones in one line."""
+def impression(findings: list[Finding], reasons: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """One line per level with moderate or severe findings (worst first), the mild ones in one line, and what was
+    not assessed. Reassurance is given only for what was graded; with nothing graded, only "Not assessed" and
+    ``reasons``."""
+    if not findings:
+        why = f" ({'; '.join(reasons[:4])})" if reasons else ""
+        return [f"Not assessed: no lumbar level could be graded{why}."]
+    missing = not_assessed(findings)
     lines = []
     for level in Level:
         marked = sorted((f for f in findings if f.level is level and f.grade.is_dichotomous_positive),
@@ -25,12 +31,34 @@ def impression(findings: list[Finding]) -> list[str]:
         if marked:
             lines.append(f"{level.value}: " + "; ".join(finding_phrase(f) for f in marked) + ".")
     if not lines:
-        lines.append("No moderate or severe stenosis at the graded levels.")
+        lines.append("No moderate or severe stenosis at the graded levels." if not missing
+                     else "No moderate or severe stenosis in the regions graded.")
     mild = [f for f in findings if f.grade is Grade.MILD]
     if mild:
         lines.append("Mild: " + "; ".join(f"{f.level.value} {finding_phrase(f).removeprefix('mild ')}"
                                           for f in mild) + ".")
+    if missing:
+        lines.append(f"Not assessed: {describe_keys(missing)} (see the notes).")
     return lines
+
+
+def not_assessed(findings: list[Finding]) -> list[tuple[Level, Region, Side]]:
+    """The (level, region, side) of a full read that have no finding, in table order."""
+    graded = {f.key for f in findings}
+    return [(level, region, side) for level in Level for region, side in COLUMNS
+            if (level, region, side) not in graded]
+
+
+def describe_keys(keys: list[tuple[Level, Region, Side]]) -> str:
+    """'central canal at every level; left lateral recess at L4/L5, L5/S1'."""
+    parts = []
+    for region, side in COLUMNS:
+        levels = [level for level, r, s in keys if (r, s) == (region, side)]
+        if levels:
+            name = region.label if side is Side.NONE else f"{side.value} {region.label}"
+            where = "every level" if len(levels) == len(Level) else ", ".join(level.value for level in levels)
+            parts.append(f"{name} at {where}")
+    return "; ".join(parts)
 
 
 def render_report(run: GradingRun) -> str:
@@ -43,14 +71,16 @@ def render_report(run: GradingRun) -> str:
              f"- Model: {run.model.name or '?'} {run.model.version or ''}".rstrip()]
     if run.model.limitations:
         lines.append(f"- Model limitations: {run.model.limitations}")
-    lines += ["", "## Impression", ""] + [f"- {line}" for line in impression(summary)]
+    lines += ["", "## Impression", ""]
+    lines += [f"- {line}" for line in impression(summary, run.warnings + run.skipped)]
     lines += ["", "## Grades by level", "",
               "| Level | Central canal | Left lateral recess | Right lateral recess | Left foramen | Right foramen |",
               "|---|---|---|---|---|---|"]
     for level in Level:
         cells = [_cell(by_key.get((level, region, side))) for region, side in COLUMNS]
         lines.append(f"| {level.value} | " + " | ".join(cells) + " |")
-    lines += ["", "Cells: grade (probability of that grade; ± ensemble SD). — = not graded.", ""]
+    legend = "— = not graded." if not not_assessed(summary) else "not assessed: see the notes for why."
+    lines += ["", f"Cells: grade (probability of that grade; ± ensemble SD). {legend}", ""]
     measured = [f for f in summary if f.region is Region.CENTRAL_CANAL and f.measures]
     if measured:
         lines += ["## Canal measures (segmentation)", "", "| Level | Dural sac area (mm²) | AP diameter (mm) |",
@@ -58,15 +88,19 @@ def render_report(run: GradingRun) -> str:
         lines += [f"| {f.level.value} | {f.measures.get('dural_sac_area_mm2', float('nan')):.0f} | "
                   f"{f.measures.get('ap_diameter_mm', float('nan')):.1f} |" for f in measured]
         lines += ["", "Dural sac area < 100 mm² is relative, < 75 mm² absolute stenosis (Hamanishi; Schönström).", ""]
-    notes = run.notes
+    notes = run.warnings + run.skipped
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+    if run.data_quality:
+        lines += ["## Data quality", "", "What the reader noticed about the input (files left out, gaps, uneven "
+                  "spacing, mixed frames of reference, shared SOPInstanceUIDs):", ""]
+        lines += [f"- {note.text()}" for note in run.data_quality] + [""]
     return "\n".join(lines)
 
 
 def _cell(finding: Finding | None) -> str:
     if finding is None:
-        return "—"
+        return "not assessed"
     spread = f" ± {100 * finding.uncertainty:.0f}" if finding.uncertainty is not None else ""
     return f"{finding.grade.label} ({_percent(finding)}{spread})"
 

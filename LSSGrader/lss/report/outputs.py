@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import platform
 from collections import defaultdict
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,10 @@ def run_record(run: GradingRun) -> dict[str, Any]:
                                  "completeness_error_max": float(np.max(errors)) if errors else None},
         "findings": len(run.findings.findings),
         "graded_slices": len(run.slice_findings.findings),
+        "assessed": run.assessed,
         "skipped": run.skipped,
         "warnings": run.warnings,
+        "data_quality": [asdict(note) for note in run.data_quality],
     }
 
 

@@ -20,7 +20,7 @@ from lss.model.study import Study
 from lss.scene.layers import add_anatomy_segmentation, add_heatmap, show_in_slice_views
 from lss.scene.rois import add_finding_roi, finding_from_roi, finding_rois
 from lss.scene.run_folder import new_run_folder, put_in_folder
-from lss.scene.study_volumes import add_study_volumes, sop_uids, stack_geometry, study_volume_nodes
+from lss.scene.study_volumes import add_study_volumes, slice_frames, sop_uids, stack_geometry, study_volume_nodes
 from lss.scene.table import add_results_table
 from lss.scene.volumes import lss_attribute
 
@@ -103,7 +103,7 @@ def corrected_findings(scene, study_uid: str) -> StudyFindings:
             raise ValueError(f"{node.GetName()}: no volume of series {series_uid} in the scene")
         sop = node.GetAttribute(lss_attribute("sop_instance_uid"))
         volume = next((v for v in candidates if sop in sop_uids(v)), candidates[0])
-        findings.append(finding_from_roi(node, stack_geometry(volume), sop_uids(volume)))
+        findings.append(finding_from_roi(node, stack_geometry(volume), sop_uids(volume), slice_frames(volume)))
     return StudyFindings(study_uid, FindingsKind.ANNOTATION, findings=findings, source="LSSGrader corrections")
 
 

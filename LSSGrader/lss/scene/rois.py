@@ -86,16 +86,17 @@ def roi_corners_lps(node) -> np.ndarray:
     return np.array([(LPS_TO_RAS @ point)[:3] for point in ras])
 
 
-def finding_from_roi(node, geometry: StackGeometry, sop_uids: list[str]) -> Finding:
+def finding_from_roi(node, geometry: StackGeometry, sop_uids: list[str],
+                     frames: list[int | None] | None = None) -> Finding:
     """The finding an (edited) ROI node stands for: its attributes, and a box re-measured on the slice of the
-    stack (``geometry``, ``sop_uids``) it now lies on."""
+    stack (``geometry``, ``sop_uids`` and, for multi-frame images, ``frames``) it now lies on."""
     get = lambda name: node.GetAttribute(lss_attribute(name)) or ""  # noqa: E731
     corners = roi_corners_lps(node)
     pixels = geometry.lps_to_pixel(corners)  # pixel centres; edges are +0.5
     slice_index = int(np.clip(round(float(np.mean(pixels[:, 2]))), 0, geometry.n_slices - 1))
     box = Box.from_pixels(geometry, slice_index, float(pixels[:, 0].min()) + 0.5, float(pixels[:, 1].min()) + 0.5,
                           float(pixels[:, 0].max()) + 0.5, float(pixels[:, 1].max()) + 0.5, get("series_uid"),
-                          sop_uids[slice_index])
+                          sop_uids[slice_index], frames[slice_index] if frames else None)
     probabilities = json.loads(get("probabilities")) if get("probabilities") else None
     grade = Grade[get("grade").upper()]
     if probabilities is not None and int(np.argmax(probabilities)) != int(grade):

@@ -41,6 +41,7 @@ def add_study_volumes(scene, study: Study, stack_levels: dict[tuple[str, int], l
         node.SetAttribute(lss_attribute("stack_index"), str(stack.index))
         node.SetAttribute(lss_attribute("series_role"), stack.role)
         node.SetAttribute(lss_attribute("sop_uids"), json.dumps(stack.sop_uids))
+        node.SetAttribute(lss_attribute("frames"), json.dumps([ref.frame for ref in stack.slices]))
         nodes.append(node)
     return nodes
 
@@ -69,3 +70,8 @@ def study_volume_nodes(scene) -> dict[tuple[str, int], object]:
 def sop_uids(node) -> list[str]:
     """The SOP instance UIDs of a stack volume's slices, in slice order."""
     return json.loads(node.GetAttribute(lss_attribute("sop_uids")) or "[]")
+
+
+def slice_frames(node) -> list[int | None]:
+    """The frame of a multi-frame image each slice of a stack volume is (None for single-frame images)."""
+    return json.loads(node.GetAttribute(lss_attribute("frames")) or "[]")

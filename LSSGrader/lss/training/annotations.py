@@ -36,7 +36,8 @@ class BoxAnnotation:
                  region: Region | None, side: Side, level: Level | None,
                  grades: frozenset[Grade] = frozenset()) -> BoxAnnotation:
         """A box of pixel edges (col_min, row_min, col_max, row_max) on one slice of ``stack``."""
-        box = Box.from_pixels(stack.geometry, slice_index, *pixels, stack.series_uid, stack.sop_uids[slice_index])
+        ref = stack.slices[slice_index]
+        box = Box.from_pixels(stack.geometry, slice_index, *pixels, stack.series_uid, ref.sop_instance_uid, ref.frame)
         return cls(stack.index, box, region, side, level, grades)
 
     @property
@@ -99,6 +100,7 @@ class ImportReport:
     studies: int = 0
     boxes: int = 0
     problems: list[str] = field(default_factory=list)  # "<file or record>: <what is wrong>"
+    notes: list[str] = field(default_factory=list)  # what the import assumed (e.g. geometry of 2-D images)
 
     def refuse(self, where: str, why: str) -> None:
         """Record a refused record; it is counted and named, never silently dropped."""

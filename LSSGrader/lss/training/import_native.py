@@ -22,7 +22,7 @@ from lss.dicom.identify import assign_roles
 from lss.dicom.reader import read_study
 from lss.model.findings import Box, FindingsKind, StudyFindings
 from lss.model.findings_io import FindingsFileError, read_findings
-from lss.model.study import Stack
+from lss.model.study import Stack, image_key
 from lss.model.vocabulary import Grade, Level, Region, Side
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.study_stacks import annotated_stacks, sop_locations
@@ -112,7 +112,8 @@ def _ungraded_box(entry: dict, region: Region | None, where: dict, by_key: dict[
     None after refusing it by name."""
     what = "disc" if region is None else region.label
     try:
-        location = where.get(str(entry["sop_instance_uid"]))
+        frame = entry.get("frame")
+        location = where.get(image_key(str(entry["sop_instance_uid"]), None if frame is None else int(frame)))
         level = disc_level(entry["level"])
         side = Side(entry["side"]) if region is not None else Side.NONE
         col_min, row_min, col_max, row_max = (float(v) for v in entry["box"])
@@ -142,7 +143,7 @@ def disc_level(name: object) -> Level | None:
 
 
 def _locate(box: Box, where: dict, name: str, report: ImportReport) -> tuple[tuple[str, int], int] | None:
-    location = where.get(box.sop_instance_uid)
+    location = where.get(image_key(box.sop_instance_uid, box.frame))
     if location is None:
         report.refuse(name, f"image {box.sop_instance_uid} is not in the study's DICOM (or not in a usable series)")
     return location

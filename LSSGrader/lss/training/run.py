@@ -204,7 +204,8 @@ def _description(data: TrainingData, plan: TrainingPlan, seed: int, device: torc
         "training_data": {
             "studies": len(data.pool),
             "heldout_studies": len(data.heldout),
-            "imports": [{"format": r.format, "summary": r.summary(), "refused": len(r.problems)} for r in data.reports],
+            "imports": [{"format": r.format, "summary": r.summary(), "refused": len(r.problems), "notes": r.notes}
+                        for r in data.reports],
         },
         "preprocessing": {
             "view": "canonical (lss.preprocess.canonical): axial anterior up, patient left on image right; "

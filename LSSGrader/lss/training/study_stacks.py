@@ -20,5 +20,6 @@ def annotated_stacks(study: Study, series_roles: dict[str, str] | None = None) -
 
 
 def sop_locations(stacks: list[Stack]) -> dict[str, tuple[tuple[str, int], int]]:
-    """SOPInstanceUID (with frame suffix for multi-frame images) → (stack key, slice index)."""
-    return {sop: (stack.key, index) for stack in stacks for index, sop in enumerate(stack.sop_uids)}
+    """Image key (the SOPInstanceUID, with '#<frame>' for a frame of a multi-frame image; ``image_key``) →
+    (stack key, slice index)."""
+    return {key: (stack.key, index) for stack in stacks for index, key in enumerate(stack.image_keys)}
