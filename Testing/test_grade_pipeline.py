@@ -260,9 +260,24 @@ def _stack_of_image(folder: Path) -> dict[str, tuple[str, int]]:
             for series in study.series for stack in series.stacks for ref in stack.slices}
 
 
-def test_a_study_without_usable_series_is_refused_by_name(demo_study, bundle, tmp_path):
+def test_without_a_sagittal_t1_the_sagittal_t2_gives_the_levels(demo_study, truth, bundle, tmp_path):
+    """A study with a sagittal T2 and axial T2 only: the discs are found and labelled on the T2, the canal and
+    recesses graded at their levels, the foramina not (they are graded on T1) — and the report says so."""
+    result = grade(copy_study(demo_study, tmp_path / "t2", ("sag_t2", "ax_t2")), bundle, heatmaps="none")
+    labelled = {d.level: np.asarray(d.centre_lps) for d in result.findings.discs}
+    assert set(labelled) == set(Level)
+    for disc in truth.discs:
+        assert np.linalg.norm(labelled[disc.level] - np.asarray(disc.centre_lps)) < 8.0, disc.level
+    assert {f.region for f in result.findings.findings} == {Region.CENTRAL_CANAL, Region.LATERAL_RECESS}
+    assert len(result.findings.findings) == 15
+    assert any("neural foramina: no sagittal T1 series (the disc levels were found on the sag_t2 series)" in note
+               for note in result.skipped)
+
+
+def test_a_study_without_usable_series_is_refused_by_name(demo_study, bundle):
     from lss.pipeline.result import GradingInputError
 
-    only_t2 = copy_study(demo_study, tmp_path / "t2", ("sag_t2",))
-    with pytest.raises(GradingInputError, match="no sagittal T1 or axial T2"):
-        grade(only_t2, bundle)
+    study = read_study(demo_study)
+    assign_roles(study, {series.series_uid: "other" for series in study.series})
+    with pytest.raises(GradingInputError, match="no sagittal or axial T2 series to grade"):
+        grade_study(study, bundle, GradingOptions(device="cpu"))

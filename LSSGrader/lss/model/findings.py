@@ -22,7 +22,7 @@ from .vocabulary import Grade, Level, Region, Side
 Point3 = tuple[float, float, float]
 FindingKey = tuple[Level, Region, Side]
 
-SERIES_ROLES: tuple[str, ...] = ("sag_t1", "sag_t2", "ax_t2", "other")
+SERIES_ROLES: tuple[str, ...] = ("sag_t1", "sag_t2", "sag_stir", "ax_t2", "other")
 PROBABILITY_TOLERANCE = 1e-3
 
 

@@ -1,6 +1,7 @@
 """Detect & Grade one study with a model bundle: the radiologist's click, stage by stage.
 
-1. **Read** the sagittal T1 and axial T2 stacks once, into the canonical view.
+1. **Read** the sagittal T1 (or, without one, the sagittal T2 or STIR: levels only) and axial T2 stacks once, into
+   the canonical view.
 2. **Sagittal detection**: discs → labelled L5/S1 upwards (``spine_levels``); foramina → level and patient side.
 3. **Axial detection** on the slices placed at a level: central canal, patient-left and -right lateral recess.
 4. **Grading**: every ensemble member on each crop; per-level summary (``grading``).
@@ -41,7 +42,7 @@ from lss.pipeline.detection import Detection, detect_stack
 from lss.pipeline.grading import SliceGrade, best_per_slice, central_slices, grade_slices, summarize
 from lss.pipeline.result import GradingInputError, GradingOptions
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
-from lss.pipeline.stacks import detector_stacks
+from lss.pipeline.stacks import detector_stacks, grades_foramina
 from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS, DISC
 from lss.preprocess.stack_view import ViewStack, view_stack
 
@@ -76,7 +77,7 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
     with clock.stage("read"):
         chosen = detector_stacks(study)
         if not chosen[Plane.SAGITTAL] and not chosen[Plane.AXIAL]:
-            raise GradingInputError(f"study {study.study_uid}: no sagittal T1 or axial T2 series to grade "
+            raise GradingInputError(f"study {study.study_uid}: no sagittal or axial T2 series to grade "
                                     f"(series found: {', '.join(s.description or s.series_uid for s in study.series)})")
         stacks = {plane: [view_stack(s) for s in found] for plane, found in chosen.items()}
     planned = ((Plane.SAGITTAL, "neural foramina"), (Plane.AXIAL, "central canal and lateral recesses"))
@@ -86,6 +87,10 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
         elif plane not in bundle.detectors:
             skipped.append(f"{region_text}: the model bundle has no {plane.value} detector")
             stacks[plane] = []
+    foramina = grades_foramina([s.stack for s in stacks[Plane.SAGITTAL]])
+    if stacks[Plane.SAGITTAL] and not foramina:
+        skipped.append(f"neural foramina: no sagittal T1 series (the disc levels were found on the "
+                       f"{stacks[Plane.SAGITTAL][0].stack.role} series)")
 
     with clock.stage("sagittal_detection"):
         sagittal = _detect(bundle, Plane.SAGITTAL, stacks[Plane.SAGITTAL], options, device, control)
@@ -93,7 +98,7 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
                              stacks[Plane.SAGITTAL][0] if stacks[Plane.SAGITTAL] else None)
         if not stacks[Plane.SAGITTAL]:
             levels.warnings.clear()
-        placed = [(place[0], Region.NEURAL_FORAMEN, place[1], d) for d in sagittal if d.class_name != DISC
+        placed = [(place[0], Region.NEURAL_FORAMEN, place[1], d) for d in sagittal if d.class_name != DISC and foramina
                   for place in [foramen_place(d, levels)] if place is not None]
 
     with clock.stage("axial_detection"):
@@ -121,7 +126,7 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
             control.report("grading", index + 1, len(Region))
         offset = _slice_offset(bundle, options)
         summary = summarize(grades, offset)
-    skipped += _not_found(summary, levels, slice_levels, stacks)
+    skipped += _not_found(summary, levels, slice_levels, foramina)
 
     graded = {stack.key: GradedStack(stack.stack, stack.pixels) for plane in Plane for stack in stacks[plane]}
     with clock.stage("anatomy"):
@@ -168,10 +173,10 @@ def _slice_offset(bundle: ModelBundle, options: GradingOptions) -> float:
     return float(recorded) if recorded is not None else DEFAULT_SLICE_OFFSET
 
 
-def _not_found(summary, levels: SpineLevels, slice_levels: dict, stacks: dict) -> list[str]:
+def _not_found(summary, levels: SpineLevels, slice_levels: dict, foramina: bool) -> list[str]:
     found = {finding.key for finding in summary}
     notes = []
-    if stacks[Plane.SAGITTAL]:
+    if foramina:
         for disc in levels.discs:
             notes += [f"{disc.level.value} {side.value} neural foramen: not detected"
                       for side in Region.NEURAL_FORAMEN.sides if (disc.level, Region.NEURAL_FORAMEN, side) not in found]

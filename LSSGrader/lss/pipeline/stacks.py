@@ -1,5 +1,7 @@
 """The stacks one grading run works on: the sagittal detector runs on the most confidently identified sagittal T1
-series, the axial detector on every axial T2 series (per-level blocks or a straight stack)."""
+series — or, in a study without one, on its sagittal T2 (else STIR) series, for the disc levels only (the
+foramina are graded on T1) — and the axial detector on every axial T2 series (per-level blocks or a straight
+stack)."""
 
 from __future__ import annotations
 
@@ -7,16 +9,23 @@ from lss.model.study import Stack, Study
 from lss.model.vocabulary import Plane
 from lss.preprocess.detector_classes import DETECTOR_ROLES
 
+LEVEL_ROLES = ("sag_t1", "sag_t2", "sag_stir")  # sagittal series the disc levels are found on, preferred first
+
 
 def detector_stacks(study: Study) -> dict[Plane, list[Stack]]:
-    """Per plane, the stacks its detector runs on: one sagittal T1 series (the most confident), all axial T2.
+    """Per plane, the stacks its detector runs on: one sagittal series (the most confident of the first role of
+    LEVEL_ROLES the study has), all axial T2.
 
     The study's series must already carry roles (``lss.dicom.identify.assign_roles``).
     """
-    stacks = study.stacks_in_roles()
-    sagittal = study.series_by_role(DETECTOR_ROLES[Plane.SAGITTAL])
-    chosen = sagittal[0].series_uid if sagittal else None
+    sagittal = next((found for role in LEVEL_ROLES if (found := study.series_by_role(role))), [])
+    axial_role = DETECTOR_ROLES[Plane.AXIAL]
     return {
-        Plane.SAGITTAL: [s for s in stacks if s.role == DETECTOR_ROLES[Plane.SAGITTAL] and s.series_uid == chosen],
-        Plane.AXIAL: [s for s in stacks if s.role == DETECTOR_ROLES[Plane.AXIAL]],
+        Plane.SAGITTAL: list(sagittal[0].stacks) if sagittal else [],
+        Plane.AXIAL: [s for s in study.stacks_in_roles((axial_role,))],
     }
+
+
+def grades_foramina(sagittal: list[Stack]) -> bool:
+    """Whether the sagittal stacks are those the foramina are graded on (sagittal T1), not levels only."""
+    return bool(sagittal) and sagittal[0].role == DETECTOR_ROLES[Plane.SAGITTAL]
