@@ -116,18 +116,18 @@ def test_grading_patches_carry_the_annotated_grades(study):
 def test_prepare_reads_each_stack_once(study):
     calls = {}
     originals = {}
-    for stack in study.stacks:
-        originals[stack.key] = stack.load_pixels
+    for stack in study.stacks:  # count reads of each stack's DICOM pixels (its pixel source)
+        originals[stack.key] = stack.pixel_source
 
-        def counted(stack=stack, load=stack.load_pixels):
+        def counted(stack=stack, load=stack.pixel_source):
             calls[stack.key] = calls.get(stack.key, 0) + 1
             return load()
 
-        stack.load_pixels = counted
+        stack.pixel_source = counted
     try:
         prepared = prepare_study(study, 320, GraderConfig(crop_size=64))
     finally:
         for stack in study.stacks:
-            stack.load_pixels = originals[stack.key]
+            stack.pixel_source = originals[stack.key]
     assert calls and max(calls.values()) == 1
     assert set(prepared.grading) == set(Region) and set(prepared.detection) == set(Plane)

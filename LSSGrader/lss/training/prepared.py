@@ -27,14 +27,14 @@ class PreparedStudy:
 @contextmanager
 def pixels_cached(study: AnnotatedStudy) -> Iterator[AnnotatedStudy]:
     """Within the block, each stack's pixels are read once; the cache is dropped afterwards."""
-    originals = [stack.load_pixels for stack in study.stacks]
-    for stack in study.stacks:
-        stack.load_pixels = cache(stack.load_pixels)
+    originals = [stack.pixel_source for stack in study.stacks]
+    for stack, source in zip(study.stacks, originals, strict=True):
+        stack.pixel_source = cache(source) if source is not None else None
     try:
         yield study
     finally:
         for stack, original in zip(study.stacks, originals, strict=True):
-            stack.load_pixels = original
+            stack.pixel_source = original
 
 
 def prepare_study(study: AnnotatedStudy, detector_size: int, grader: GraderConfig) -> PreparedStudy:
