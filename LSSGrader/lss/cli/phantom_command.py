@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 from lss.cli.errors import UsageError
+from lss.phantom.appearance import CLASSIC, STYLES
 from lss.phantom.profiles import MIXED, PROFILE_NAMES
 
 EXAMPLE = """example:
   lss phantom --out phantoms --studies 20 --seed 7 --preview
-  lss phantom --out train --studies 500 --seed 1000 --enriched --profile 3T-ge --workers 2"""
+  lss phantom --out train --studies 500 --seed 1000 --enriched --profile 3T-ge --workers 2
+  lss phantom --out train --studies 500 --seed 1000 --enriched --style mixed
+  lss phantom --out heldout --studies 50 --seed 9000 --style unseen   # robustness tests only, never training"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-label-maps", action="store_true", help="skip the NRRD anatomy label maps")
     parser.add_argument("--snr", type=float, default=1.0,
                         help="signal-to-noise relative to each profile's typical value (default 1; 0.5 = noisier)")
+    parser.add_argument("--style", choices=STYLES, default=CLASSIC,
+                        help="rendering style: classic (default, the fixed relaxation tables), randomised "
+                             "(random per-label intensities, deformation, bias, blur, ringing, clinical ranges), "
+                             "unseen (a held-out look for robustness tests; never train on it), mixed (classic "
+                             "or randomised per study, for training sets)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: number of CPU cores)")
     parser.set_defaults(run=run)
 
@@ -55,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
     options = PhantomOptions(profile=args.profile, enriched=args.enriched, axial_stack=args.axial_stack,
-                             preview=args.preview, label_maps=not args.no_label_maps, snr_scale=args.snr)
+                             preview=args.preview, label_maps=not args.no_label_maps, snr_scale=args.snr,
+                             style=args.style)
     from tqdm import tqdm
 
     with tqdm(total=args.studies, unit="study", file=sys.stderr, disable=None) as bar:

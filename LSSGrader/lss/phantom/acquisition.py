@@ -79,8 +79,10 @@ def _in_plane(normal: np.ndarray, towards: np.ndarray) -> np.ndarray:
     return projected / np.linalg.norm(projected)
 
 
-def _stack(centre: np.ndarray, row: np.ndarray, column: np.ndarray, offsets: np.ndarray, fov: float,
-           shape: tuple[int, int]) -> StackGeometry:
+def stack_geometry(centre: np.ndarray, row: np.ndarray, column: np.ndarray, offsets: np.ndarray, fov: float,
+                   shape: tuple[int, int]) -> StackGeometry:
+    """A square-pixel stack of ``shape`` (rows, columns) centred on ``centre``; slices at ``offsets`` mm along
+    row × column; ``fov`` mm across the columns."""
     rows, columns = shape
     spacing = fov / columns
     normal = np.cross(row, column)
@@ -119,7 +121,7 @@ def _plan_sagittal(anatomy: Anatomy, profile: Profile, rng: np.random.Generator,
     centre = centre + rng.normal(0.0, 1.2) * np.cross(row, column) + rng.normal(0.0, 12.0) * column
     fov = float(rng.uniform(260.0, 320.0))
     shape = profile.vendor.image_matrix["sag_t1"]
-    geometry = _stack(centre, row, column, offsets, fov, shape)
+    geometry = stack_geometry(centre, row, column, offsets, fov, shape)
     return PlannedStack(geometry, None, _acquired(shape)), thickness, spacing
 
 
@@ -142,7 +144,7 @@ def _plan_axial_blocks(anatomy: Anatomy, profile: Profile, rng: np.random.Genera
         centre = canal + rng.normal(0.0, 4.0) * row + rng.normal(0.0, 4.0) * column
         centre = centre + ((disc_centre - centre) @ normal + rng.normal(0.0, 0.5)) * normal
         offsets = (np.arange(count) - (count - 1) / 2) * spacing
-        blocks.append(PlannedStack(_stack(centre, row, column, offsets, fov, shape), level, _acquired(shape)))
+        blocks.append(PlannedStack(stack_geometry(centre, row, column, offsets, fov, shape), level, _acquired(shape)))
     return blocks, thickness, spacing
 
 
@@ -157,4 +159,4 @@ def _plan_straight_axial(anatomy: Anatomy, profile: Profile, rng: np.random.Gene
     offsets = (np.arange(count) - (count - 1) / 2) * thickness
     shape = profile.vendor.image_matrix["ax_t2_stack"]
     fov = float(rng.uniform(180.0, 220.0))
-    return PlannedStack(_stack(centre, row, column, offsets, fov, shape), None, _acquired(shape)), thickness
+    return PlannedStack(stack_geometry(centre, row, column, offsets, fov, shape), None, _acquired(shape)), thickness

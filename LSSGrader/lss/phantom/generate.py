@@ -20,6 +20,8 @@ from lss.model.findings import StudyFindings
 from lss.model.findings_io import write_findings
 from lss.phantom.acquisition import PlannedSeries, plan_protocol
 from lss.phantom.anatomy import Anatomy, build_anatomy
+from lss.phantom.appearance import CLASSIC, appearance_rng, resolve_style
+from lss.phantom.appearance_acquisition import randomise_plan, vendor_scaled_profile
 from lss.phantom.dicom_writer import (
     RenderedSeries,
     RenderedStack,
@@ -29,8 +31,10 @@ from lss.phantom.dicom_writer import (
 )
 from lss.phantom.grading import grade_all
 from lss.phantom.ground_truth import build_ground_truth, label_legend, write_json, write_label_map
+from lss.phantom.morphometry import widen_alignment
 from lss.phantom.profiles import Profile, choose_profile
 from lss.phantom.render import Contrast, SampledStack, render_series, sample_stack
+from lss.phantom.smooth_field import SmoothDeformation
 from lss.phantom.subject import ENRICHED_PREVALENCE, TARGET_INTENTS, Subject, sample_subject
 
 PHANTOM_VERSION = "5"  # bump whenever the same seed would produce different studies
@@ -46,6 +50,7 @@ class PhantomOptions:
     preview: bool = False
     label_maps: bool = True
     snr_scale: float = 1.0  # multiplies each profile's typical signal-to-noise ratio
+    style: str = CLASSIC  # classic | randomised | unseen (held-out tests only) | mixed; see lss.phantom.appearance
 
 
 def study_folder_name(index: int) -> str:
@@ -60,9 +65,19 @@ def study_subject(seed: int, index: int, enriched: bool = False) -> tuple[np.ran
     return rng, subject
 
 
-def study_grades(seed: int, index: int, enriched: bool = False) -> dict:
+def styled_subject(seed: int, index: int, subject: Subject, style: str
+                   ) -> tuple[str, np.random.Generator, Subject]:
+    """(resolved style, appearance stream, subject) of study ``index``: the non-classic styles widen the
+    subject's sagittal alignment from the appearance stream; classic returns ``subject`` untouched."""
+    look_rng = appearance_rng(seed, index)
+    resolved = resolve_style(style, look_rng)
+    return resolved, look_rng, subject if resolved == CLASSIC else widen_alignment(subject, look_rng)
+
+
+def study_grades(seed: int, index: int, enriched: bool = False, style: str = CLASSIC) -> dict:
     """Ground-truth grades of one study without rendering images (the same grades generate_study writes)."""
     _, subject = study_subject(seed, index, enriched)
+    _, _, subject = styled_subject(seed, index, subject, style)
     return grade_all(build_anatomy(subject))
 
 
@@ -80,18 +95,34 @@ class RenderedStudy:
     plan: list[PlannedSeries]
     images: dict[int, list[np.ndarray]]  # series number → pixel data per stack
     sampled: dict[int, list[SampledStack]]  # series number → labels and zones per stack
+    style: str = CLASSIC  # the style this study was rendered in (never 'mixed')
+    deformation: SmoothDeformation | None = None  # sampling-coordinate deformation of the randomised styles
 
 
 def render_study(seed: int, index: int, options: PhantomOptions = PhantomOptions()) -> RenderedStudy:
-    """Everything of study ``index`` of batch ``seed`` except the files."""
+    """Everything of study ``index`` of batch ``seed`` except the files.
+
+    The classic style uses only the stream ``[seed, index]``; the other styles draw their appearance,
+    acquisition ranges and alignment spread from :func:`lss.phantom.appearance.appearance_rng`, so a classic
+    study (alone or within ``mixed``) is byte-identical to today's.
+    """
     rng, subject = study_subject(seed, index, options.enriched)
+    style, look_rng, subject = styled_subject(seed, index, subject, options.style)
     anatomy = build_anatomy(subject)
     grades = grade_all(anatomy)
     profile = choose_profile(rng, options.profile)
     variant = (f"v{PHANTOM_VERSION} profile={options.profile} enriched={options.enriched} "
-               f"stack={options.axial_stack} snr={options.snr_scale}")
+               f"stack={options.axial_stack} snr={options.snr_scale}" + ("" if style == CLASSIC else f" style={style}"))
     identity = make_study_identity(index, seed, rng, variant)
     plan = plan_protocol(anatomy, profile, rng, options.axial_stack)
+    if style != CLASSIC:
+        from lss.phantom.appearance_render import render_appearance
+
+        plan = randomise_plan(plan, look_rng)
+        profile = vendor_scaled_profile(profile, look_rng)
+        look = render_appearance(anatomy, plan, style, look_rng, options.snr_scale)
+        return RenderedStudy(seed, index, subject, anatomy, grades, profile, identity, plan, look.images,
+                             look.sampled, style, look.deformation)
     images = render_series(anatomy, plan, profile, Contrast.draw(anatomy, rng), rng, options.snr_scale)
     by_stack: dict[int, SampledStack] = {}
     sampled = {s.series_number: [by_stack.setdefault(id(p), sample_stack(anatomy, p)) for p in s.stacks]
@@ -122,6 +153,7 @@ def generate_study(out_dir: Path, seed: int, index: int, options: PhantomOptions
         "patient_id": study.identity.patient_id,
         "study_uid": study.identity.study_uid,
         "profile": study.profile.name,
+        **({} if study.style == CLASSIC else {"style": study.style}),
         "grades": {f"{f.level.value} {f.region.value} {f.side.value}": int(f.grade) for f in truth.findings},
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -147,9 +179,12 @@ def write_study(folder: Path, study: RenderedStudy, options: PhantomOptions) -> 
         rendered_all[series.series_number] = rendered
     extra = {"phantom": {"version": PHANTOM_VERSION, "seed": study.seed, "study_index": study.index,
                          "profile": study.profile.name, "subject": study.subject.describe()}}
+    if study.style != CLASSIC:  # classic studies keep today's bytes: no key means classic
+        extra["phantom"]["style"] = study.style
     source = f"lss phantom {lss.__version__} (phantom v{PHANTOM_VERSION}) seed {study.seed} study {study.index}"
     truth = build_ground_truth(study.anatomy, study.grades, study.plan, study.sampled, uids, descriptions,
-                               study.identity.study_uid, study.identity.patient_id, source, extra)
+                               study.identity.study_uid, study.identity.patient_id, source, extra,
+                               study.deformation.inverse if study.deformation is not None else None)
     write_findings(truth, folder / "ground_truth.json")
     if options.label_maps:
         for series in study.plan:

@@ -4,6 +4,7 @@ is visible, disc positions, series records, and per-slice anatomy label maps."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +61,13 @@ def zone_boxes(sampled: SampledStack, geometry: StackGeometry, zone: int, series
 def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[PlannedSeries],
                        sampled: dict[int, list[SampledStack]], uids: dict[int, tuple[str, list[list[str]]]],
                        descriptions: dict[int, str], study_uid: str, patient_id: str, source: str,
-                       extra: dict) -> StudyFindings:
+                       extra: dict, image_position: Callable[[np.ndarray], np.ndarray] | None = None
+                       ) -> StudyFindings:
     """The study's ground truth in the project schema.
 
     ``uids`` maps a series number to (SeriesInstanceUID, SOPInstanceUIDs per stack and slice).
+    ``image_position`` maps an anatomy point to where the images show it (the randomised styles' inverse
+    deformation; None: the identity), for the recorded disc centres.
     """
     findings = []
     for (level, region, side), (grade, measures) in grades.items():
@@ -92,6 +96,8 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
     discs = []
     for level in Level:
         centre, normal = anatomy.disc_centre_lps(level)
+        if image_position is not None:
+            centre = image_position(centre)
         discs.append(DiscPosition(level, tuple(float(x) for x in centre), tuple(float(x) for x in normal)))
     records = [SeriesRecord(uids[s.series_number][0], "ax_t2" if s.role.startswith("ax") else s.role,
                             descriptions[s.series_number], sum(p.geometry.n_slices for p in s.stacks))

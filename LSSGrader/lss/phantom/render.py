@@ -99,7 +99,7 @@ def render_series(anatomy: Anatomy, series_list: list[PlannedSeries], profile: P
     return images
 
 
-def _acquired_lattice(planned: PlannedStack, slice_index: int, through: float, subsamples: int
+def acquired_lattice(planned: PlannedStack, slice_index: int, through: float, subsamples: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """(origin, column step, row step, n_columns, n_rows) in LPS of one acquired slice's sample lattice.
 
@@ -121,7 +121,7 @@ def _supersampled_labels(anatomy: Anatomy, planned: PlannedStack, thickness: flo
     per_slice = []
     for k in range(planned.geometry.n_slices):
         per_slice.append(np.stack([
-            anatomy.sample_lattice(*_acquired_lattice(planned, k, d, IN_PLANE_SUBSAMPLES))[0] for d in offsets]))
+            anatomy.sample_lattice(*acquired_lattice(planned, k, d, IN_PLANE_SUBSAMPLES))[0] for d in offsets]))
     return per_slice
 
 
@@ -134,7 +134,7 @@ def _image(anatomy: Anatomy, planned: PlannedStack, labels: list[np.ndarray], ta
     for k, sub in enumerate(labels):
         signal = table[sub].mean(axis=0)  # partial volume through the slice
         signal = signal.reshape(rows, s, columns, s).mean(axis=(1, 3))  # and within each pixel
-        lattice = _acquired_lattice(planned, k, 0.0, 1)
+        lattice = acquired_lattice(planned, k, 0.0, 1)
         texture = ndimage.gaussian_filter(anatomy.texture_lattice(*lattice), 2.0)
         signal = ndimage.gaussian_filter(signal * bias(*lattice) * texture, 0.35)
         real = signal + rng.normal(0.0, sigma, signal.shape)

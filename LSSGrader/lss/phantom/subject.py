@@ -3,6 +3,14 @@
 Pathology is drawn per level toward an *intended* grade for each region (so that a batch follows the
 target prevalence), but the grade stored as ground truth is always the one measured afterwards on the
 rendered geometry (``lss.phantom.grading``). The intended grades are kept only as a diagnostic.
+
+Dimensions follow published adult lumbar morphometry: vertebral bodies after Panjabi et al. (Spine 1992),
+disc heights after Amonoo-Kuofi (J Anat 1991), canal AP diameter after Verbiest (1954) and Ullrich et al.
+(Radiology 1980), dural sac area after Schönström et al. (Spine 1985) and Hamanishi et al. (J Spinal Disord
+1994), foraminal height after Hasegawa et al. (JBJS Am 1995), lordosis and sacral slope after Been &
+Kalichman (Spine J 2014) and Roussouly et al. (Spine 2005); the comparison, and the wider alignment spread
+the randomised rendering styles use, are in :mod:`lss.phantom.morphometry`. These ranges are unchanged so
+that classic studies stay byte-identical.
 """
 
 from __future__ import annotations
