@@ -11,7 +11,8 @@ import pytest
 
 from conftest import instance_geometry
 from lss.model.vocabulary import Level, Plane
-from lss.pipeline.sacral_anchor import split_sagittal
+from lss.pipeline.detection import Detection
+from lss.pipeline.sacral_anchor import disc_spacing, levels_missed_below, sacrum_anchor, split_sagittal
 from lss.pipeline.spine_levels import NO_SACRUM_CLASS, NO_SACRUM_FOUND, label_discs
 from lss.preprocess.detector_classes import (
     DISC,
@@ -23,8 +24,9 @@ from lss.preprocess.detector_classes import (
     VERTEBRAL_BODY,
     detector_class,
 )
+from lss.preprocess.stack_view import view_stack
 from lss.training.annotations import ImportReport
-from lss.training.detection_data import detection_images
+from lss.training.detection_data import detection_images, stack_boxes
 from lss.training.import_native import boxes_from_findings, import_native
 from test_pipeline_units import disc_at, sagittal_stack, spine
 
@@ -205,3 +207,38 @@ def test_a_landmark_box_naming_no_vertebra_is_refused_by_name(phantom_studies, t
     assert sum(box.detector_class == SACRUM for box in boxes) == 0
     assert len(report.problems) == 1 and "extra.vertebra_boxes[1]" in report.problems[0]
     assert "unknown vertebra 'L4/L5'" in report.problems[0]
+
+
+def _truth_detections(study, role: str) -> tuple[list[Detection], object]:
+    """The phantom's own boxes on the series of ``role`` as perfect detections, and that stack in the canonical
+    view."""
+    stack = next(s for s in study.stacks if s.role == role)
+    viewed = view_stack(stack)
+    return [Detection(viewed, box.slice_index, box.detector_class, viewed.view.box_to_view(box.pixels), 0.99)
+            for box in stack_boxes(study, stack)], viewed
+
+
+@pytest.mark.parametrize("index, role", [(0, "sag_t1"), (1, "sag_t2"), (2, "sag_t1")])  # Siemens, GE, Philips
+def test_the_phantom_geometry_names_its_discs_from_the_sacrum_even_without_l5_s1(phantom_studies, index, role):
+    study = next(iter(import_native(phantom_studies[index].folder)))
+    truth = {d.level: np.asarray(d.centre_lps) for d in phantom_studies[index].truth.discs}
+    detections, viewed = _truth_detections(study, role)
+    found = split_sagittal(detections, SAGITTAL_CLASSES)
+    levels = label_discs(found.discs, viewed, found.sacrum, found.bodies)
+    assert {d.level for d in levels.discs} == set(UP)
+    for disc in levels.discs:
+        assert np.linalg.norm(np.asarray(disc.centre_lps) - truth[disc.level]) < 8.0, disc.level
+    assert not any("not found" in w or "vertebral bod" in w or "sacrum was not" in w for w in levels.warnings)
+    l5_s1 = truth[Level.L5_S1]
+    without = [d for d in found.discs if np.linalg.norm((d.centre_lps - l5_s1)[1:]) > 15.0]  # off-midline too
+    assert len(without) < len(found.discs)
+    missed = label_discs(without, viewed, found.sacrum, found.bodies)
+    assert {d.level for d in missed.discs} == set(UP[1:])
+    for disc in missed.discs:
+        assert np.linalg.norm(np.asarray(disc.centre_lps) - truth[disc.level]) < 8.0, disc.level
+    assert any(w.startswith("L5/S1 not found") for w in missed.warnings), missed.warnings
+    # the margins: L5/S1 lies about SACRUM_TO_L5S1 spacings above the S1 centre, L4/L5 one spacing more
+    anchor, centres = sacrum_anchor(found.sacrum), [np.asarray(d.centre_lps) for d in levels.discs]
+    spacing = disc_spacing(centres)
+    ratios = [levels_missed_below(c, anchor, spacing, viewed.geometry.normal)[1] / spacing for c in centres[:2]]
+    assert 0.3 < ratios[0] < 0.9 and 1.3 < ratios[1] < 1.9, ratios
