@@ -49,11 +49,11 @@ def test_axial_detection_boxes_map_back_and_keep_the_patient_sides(study):
     assert checked >= 5
 
 
-def test_sagittal_images_carry_foramina_and_discs(study):
+def test_sagittal_images_carry_foramina_discs_and_landmarks_on_every_sagittal_series(study):
     images = detection_images(study, Plane.SAGITTAL, 320)
-    assert len(images) == next(s.geometry.n_slices for s in study.stacks if s.role == "sag_t1")
+    assert len(images) == sum(s.geometry.n_slices for s in study.stacks if s.role in ("sag_t1", "sag_t2"))
     labels = np.concatenate([image.labels for image in images])
-    assert set(labels.tolist()) == {1, 2}
+    assert set(labels.tolist()) == {1, 2, 3, 4}  # foramen, disc, sacrum, vertebral body
 
 
 def test_every_disc_in_view_is_a_disc_box_and_only_lumbar_ones_carry_a_level(study):

@@ -1,8 +1,10 @@
 """Build a subject's 3D anatomy and sample it at any patient-space (LPS) points.
 
 Two label grids in straightened spine coordinates: a fine one (0.5 mm) around the spine and a coarse
-one (2 mm) for the rest of the body; plus a zone grid that marks each graded region (and each disc) so
-that ground-truth boxes come from the very geometry the images are sampled from.
+one (2 mm) for the rest of the body; plus a zone grid that marks each graded region (and each disc, each
+vertebral body and the sacrum's first segment) so that ground-truth boxes come from the very geometry the images
+are sampled from. Zone labels: regions 1 … 25, discs 26 … 33, upper foramina 34 … 49, vertebral bodies T10 … L5
+50 … 57, the S1 body 58 (later zones never renumber earlier ones, and are painted only where no earlier zone is).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from lss.phantom import anatomy_spine as spine
 from lss.phantom.grid import LabelGrid
 from lss.phantom.shapes import between, smooth_noise
 from lss.phantom.spine_frame import Pose, ProjectionTable, SpineCurve, rotation_matrix
-from lss.phantom.subject import DISCS, Subject
-from lss.phantom.tissues import DEFER, DISC, THECAL_SAC, Tissue
+from lss.phantom.subject import DISCS, VERTEBRAE, Subject
+from lss.phantom.tissues import BONE, DEFER, DISC, THECAL_SAC, Tissue
 
 FINE_STEP = 0.5
 _DITHER = np.random.default_rng(2024).uniform(-0.5, 0.5, (4099, 3)).astype(np.float32)  # fixed: deterministic
@@ -28,6 +30,7 @@ REGION_SIDES = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.
                 (Region.NEURAL_FORAMEN, Side.RIGHT))
 DISC_ZONE_BASE = 1 + len(Level) * len(REGION_SIDES)
 N_DISCS = len(DISCS)
+VERTEBRA_ZONE_BASE = DISC_ZONE_BASE + 3 * N_DISCS  # after the discs and both sides' upper foramina
 # What a radiologist's lateral-recess box surrounds: the recess and whatever narrows it (disc, flavum,
 # facet cortex), not the muscle, fat, vessels or vertebral marrow around it.
 RECESS_CONTENTS = tuple(t for t in Tissue if t not in (Tissue.MUSCLE, Tissue.FAT, Tissue.VESSEL, Tissue.MARROW,
@@ -70,6 +73,17 @@ def upper_foramen_zone_id(disc_index: int, side: Side) -> int:
     """Zone label of a foramen above the lumbar levels (at the ``disc_index``-th disc from the top: T10/T11,
     T11/T12, T12/L1), boxed for the detector but not graded."""
     return DISC_ZONE_BASE + N_DISCS + 2 * disc_index + (0 if side is Side.LEFT else 1)
+
+
+def vertebra_zone_id(vertebra_index: int) -> int:
+    """Zone label of the body of the subject's ``vertebra_index``-th vertebra, counted from the top (T10 → 50 …
+    L5 → 57); the last "vertebra", the sacrum's first segment (S1), is ``sacrum_zone_id()``."""
+    return VERTEBRA_ZONE_BASE + vertebra_index
+
+
+def sacrum_zone_id() -> int:
+    """Zone label of the first sacral segment's body (58)."""
+    return vertebra_zone_id(len(VERTEBRAE))
 
 
 def zone_key(zone: int) -> tuple[Level, Region, Side]:
@@ -282,7 +296,20 @@ def _paint_zones(fine: LabelGrid, subject: Subject) -> LabelGrid:
         if disc.level is None:  # the foramina above L1/L2 look like the lumbar ones: boxed, not graded
             for side, sign in spine.SIDES:
                 _paint_foramen_zone(zones, fine, upper, lower, sign, upper_foramen_zone_id(index, side))
+    _paint_body_zones(zones, fine, subject)
     return zones
+
+
+def _paint_body_zones(zones: LabelGrid, fine: LabelGrid, subject: Subject) -> None:
+    """Mark each vertebral body's bone (not its posterior elements) and the S1 segment of the sacrum (not the
+    alae, not the segments below) — only where no region, disc or foramen zone lies."""
+    for index, vertebra in enumerate(subject.vertebrae[:-1]):
+        a, b, cv = vertebra.half_width, vertebra.half_depth, vertebra.v_shift
+        _zone_where_labels(zones, fine, (-a, cv - b, vertebra.w_bottom), (a, vertebra.posterior_wall, vertebra.w_top),
+                           BONE, vertebra_zone_id(index), only_free=True)
+    s1 = subject.vertebrae[-1]
+    _zone_where_labels(zones, fine, (-s1.half_width, -s1.half_depth, s1.w_bottom),
+                       (s1.half_width, 0.8 * s1.half_depth, 0.0), BONE, sacrum_zone_id(), only_free=True)
 
 
 def _paint_foramen_zone(zones: LabelGrid, fine: LabelGrid, upper, lower, sign: float, zone: int) -> None:
@@ -291,9 +318,13 @@ def _paint_foramen_zone(zones: LabelGrid, fine: LabelGrid, upper, lower, sign: f
     _zone_where_labels(zones, fine, f_lo, f_hi, (Tissue.FORAMINAL_FAT, Tissue.NERVE_ROOT), zone)
 
 
-def _zone_where_labels(zones: LabelGrid, fine: LabelGrid, lo, hi, labels: tuple[int, ...], zone: int) -> None:
+def _zone_where_labels(zones: LabelGrid, fine: LabelGrid, lo, hi, labels: tuple[int, ...], zone: int,
+                       only_free: bool = False) -> None:
     found = fine.window(lo, hi)
     if found is None:
         return
     slices, _ = found
-    zones.labels[slices][np.isin(fine.labels[slices], labels)] = zone
+    marked = np.isin(fine.labels[slices], labels)
+    if only_free:
+        marked &= zones.labels[slices] == 0
+    zones.labels[slices][marked] = zone

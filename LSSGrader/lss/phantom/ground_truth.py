@@ -1,5 +1,10 @@
 """Ground truth of a rendered phantom study: graded findings with boxes on every slice where each region
-is visible, disc positions, series records, and per-slice anatomy label maps."""
+is visible, disc positions, series records, and per-slice anatomy label maps.
+
+Ungraded boxes for the sagittal detector, in ``extra``: ``disc_boxes`` (every disc in view), ``foramen_boxes``
+(foramina above the lumbar levels, on the sagittal T1), ``vertebra_boxes`` (every vertebral body in view, T10 …
+L5, named by vertebra) and ``sacrum_boxes`` (the S1 segment's body, named "S1"); discs, vertebrae and sacrum on
+every sagittal series (they share one geometry)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from lss.model.geometry import StackGeometry
 from lss.model.vocabulary import Grade, Level, Plane, Side
 from lss.model.volume_io import write_volume
 from lss.phantom.acquisition import PlannedSeries
-from lss.phantom.anatomy import Anatomy, disc_zone_id, upper_foramen_zone_id, zone_id
+from lss.phantom.anatomy import Anatomy, disc_zone_id, sacrum_zone_id, upper_foramen_zone_id, vertebra_zone_id, zone_id
 from lss.phantom.render import SampledStack
 from lss.phantom.tissues import Tissue
 
@@ -80,7 +85,7 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
                 boxes += zone_boxes(sampled[series.series_number][stack_index], planned.geometry,
                                     zone_id(level, region, side), series_uid, sops[stack_index])
         findings.append(Finding(level, region, side, Grade(grade), boxes=boxes, measures=measures))
-    disc_boxes, foramen_boxes = [], []
+    disc_boxes, foramen_boxes, vertebra_boxes, sacrum_boxes = [], [], [], []
     for series in series_list:
         if not series.role.startswith("sag"):
             continue
@@ -93,6 +98,11 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
                 for side in (Side.LEFT, Side.RIGHT):
                     foramen_boxes += [_ungraded(box, disc.name, side) for box in
                                       zone_boxes(*stack, upper_foramen_zone_id(index, side), series_uid, sops[0])]
+        for index, vertebra in enumerate(anatomy.subject.vertebrae[:-1]):
+            vertebra_boxes += [_ungraded(box, vertebra.name) for box in zone_boxes(*stack, vertebra_zone_id(index),
+                                                                                  series_uid, sops[0])]
+        sacrum_boxes += [_ungraded(box, anatomy.subject.vertebrae[-1].name)
+                         for box in zone_boxes(*stack, sacrum_zone_id(), series_uid, sops[0])]
     discs = []
     for level in Level:
         centre, normal = anatomy.disc_centre_lps(level)
@@ -104,11 +114,13 @@ def build_ground_truth(anatomy: Anatomy, grades: dict, series_list: list[Planned
                for s in series_list]
     return StudyFindings(study_uid=study_uid, kind=FindingsKind.GROUND_TRUTH, findings=findings, discs=discs,
                          series=records, patient_id=patient_id, source=source,
-                         extra={**extra, "disc_boxes": disc_boxes, "foramen_boxes": foramen_boxes})
+                         extra={**extra, "disc_boxes": disc_boxes, "foramen_boxes": foramen_boxes,
+                                "vertebra_boxes": vertebra_boxes, "sacrum_boxes": sacrum_boxes})
 
 
 def _ungraded(box: Box, level: str, side: Side | None = None) -> dict:
-    """An ``extra`` box entry (a disc, or a foramen above the lumbar levels): where it is, no grade."""
+    """An ``extra`` box entry (a disc, a foramen above the lumbar levels, a vertebral body or the sacrum): where
+    it is, no grade."""
     entry = {"level": level, "series_uid": box.series_uid, "sop_instance_uid": box.sop_instance_uid,
              "slice_index": box.slice_index, "box": [box.col_min, box.row_min, box.col_max, box.row_max]}
     return entry if side is None else {**entry, "side": side.value}

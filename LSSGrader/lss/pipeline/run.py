@@ -2,7 +2,8 @@
 
 1. **Read** the sagittal T1 (or, without one, the sagittal T2 or STIR: levels only) and axial T2 stacks once, into
    the canonical view.
-2. **Sagittal detection**: discs → labelled L5/S1 upwards (``spine_levels``); foramina → level and patient side.
+2. **Sagittal detection**: discs → named from the sacrum up (``spine_levels``; sacrum and vertebral bodies where the
+   bundle's detector knows them, never graded); foramina → level and patient side.
 3. **Axial detection** on the slices placed at a level: central canal, patient-left and -right lateral recess.
 4. **Grading**: every ensemble member on each crop; per-level summary (``grading``).
 5. **Anatomy**: segmenter masks of the axial slices; dural sac area and AP diameter per level.
@@ -41,9 +42,10 @@ from lss.pipeline.anatomy import level_measures, measured_slices, segment_stacks
 from lss.pipeline.detection import Detection, detect_stack
 from lss.pipeline.grading import SliceGrade, best_per_slice, central_slices, grade_slices, summarize
 from lss.pipeline.result import GradingInputError, GradingOptions
+from lss.pipeline.sacral_anchor import split_sagittal
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
 from lss.pipeline.stacks import detector_stacks, grades_foramina
-from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS, DISC
+from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS
 from lss.preprocess.stack_view import ViewStack, view_stack
 
 log = logging.getLogger(__name__)
@@ -94,11 +96,12 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
 
     with clock.stage("sagittal_detection"):
         sagittal = _detect(bundle, Plane.SAGITTAL, stacks[Plane.SAGITTAL], options, device, control)
-        levels = label_discs([d for d in sagittal if d.class_name == DISC],
-                             stacks[Plane.SAGITTAL][0] if stacks[Plane.SAGITTAL] else None)
+        found = split_sagittal(sagittal, _detector_classes(bundle, Plane.SAGITTAL))
+        levels = label_discs(found.discs, stacks[Plane.SAGITTAL][0] if stacks[Plane.SAGITTAL] else None,
+                             found.sacrum, found.bodies)
         if not stacks[Plane.SAGITTAL]:
             levels.warnings.clear()
-        placed = [(place[0], Region.NEURAL_FORAMEN, place[1], d) for d in sagittal if d.class_name != DISC and foramina
+        placed = [(place[0], Region.NEURAL_FORAMEN, place[1], d) for d in found.foramina if foramina
                   for place in [foramen_place(d, levels)] if place is not None]
 
     with clock.stage("axial_detection"):
@@ -163,6 +166,14 @@ def _detect(bundle: ModelBundle, plane: Plane, stacks: list[ViewStack], options:
         found += detect_stack(model, config, stack, device, options.min_score,
                               on_batch=lambda done, total: control.report(f"{plane.value} detection", done, total))
     return found
+
+
+def _detector_classes(bundle: ModelBundle, plane: Plane) -> tuple[str, ...]:
+    """The class names the bundle's detector for ``plane`` was trained with (none without that detector)."""
+    if plane not in bundle.detectors:
+        return ()
+    config, _ = bundle.detectors[plane]
+    return tuple(config.class_names)
 
 
 def _slice_offset(bundle: ModelBundle, options: GradingOptions) -> float:

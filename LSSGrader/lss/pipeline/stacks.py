@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from lss.model.study import Stack, Study
 from lss.model.vocabulary import Plane
-from lss.preprocess.detector_classes import DETECTOR_ROLES
+from lss.preprocess.detector_classes import DETECTOR_ROLES, SAGITTAL_ROLES
 
-LEVEL_ROLES = ("sag_t1", "sag_t2", "sag_stir")  # sagittal series the disc levels are found on, preferred first
+LEVEL_ROLES = SAGITTAL_ROLES  # sagittal series the disc levels are found on, preferred first
 
 
 def detector_stacks(study: Study) -> dict[Plane, list[Stack]]:

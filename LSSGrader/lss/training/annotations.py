@@ -6,7 +6,7 @@ datasets, splits and trainers only ever see these.
 
 A box target is a *set* of grades that the annotation allows: one grade for a 4-way read, {normal, mild}
 for the RSNA challenge's "Normal/Mild" label (see ``lss.training.losses``), the empty set for boxes that
-carry no grade (discs, or regions annotated for detection only).
+carry no grade (discs, landmarks — sacrum, vertebral bodies — or regions annotated for detection only).
 """
 
 from __future__ import annotations
@@ -26,19 +26,20 @@ class BoxAnnotation:
 
     stack_index: int
     box: Box
-    region: Region | None  # None: an intervertebral disc
+    region: Region | None  # None: an intervertebral disc (or a landmark)
     side: Side
     level: Level | None
     grades: frozenset[Grade] = frozenset()
+    landmark: str | None = None  # a detection-only landmark class (LANDMARK_CLASSES: sacrum, vertebral_body)
 
     @classmethod
     def on_stack(cls, stack: Stack, slice_index: int, pixels: tuple[float, float, float, float],
                  region: Region | None, side: Side, level: Level | None,
-                 grades: frozenset[Grade] = frozenset()) -> BoxAnnotation:
+                 grades: frozenset[Grade] = frozenset(), landmark: str | None = None) -> BoxAnnotation:
         """A box of pixel edges (col_min, row_min, col_max, row_max) on one slice of ``stack``."""
         ref = stack.slices[slice_index]
         box = Box.from_pixels(stack.geometry, slice_index, *pixels, stack.series_uid, ref.sop_instance_uid, ref.frame)
-        return cls(stack.index, box, region, side, level, grades)
+        return cls(stack.index, box, region, side, level, grades, landmark)
 
     @property
     def stack_key(self) -> tuple[str, int]:
@@ -58,7 +59,7 @@ class BoxAnnotation:
     @property
     def detector_class(self) -> str:
         """The class a detector learns for this box."""
-        return detector_class(self.region, self.side)
+        return detector_class(self.region, self.side, self.landmark)
 
     @property
     def grade_key(self) -> tuple[Level | None, Region | None, Side]:

@@ -1,7 +1,10 @@
 """Detector training images: slices in the canonical view, scaled to [0, 1], resized, with their boxes.
 
-Axial detector: every slice of the axial T2 stacks; sagittal detector: every slice of the sagittal T1
-stacks. Images are stored as uint8 (intensity × ``QUANTISATION``) to keep a few thousand of them in memory.
+Axial detector: every slice of the axial T2 stacks; sagittal detector: every slice of every sagittal series
+(T1, T2, STIR: ``TRAINING_ROLES``), so that it learns the anatomy, not one contrast. A stack without boxes of a
+class borrows that class's boxes from a stack of the same geometry (the phantom's sagittal T2 shares the T1's
+slices; its foramina are boxed on the T1 only). Images are stored as uint8 (intensity × ``QUANTISATION``) to keep
+a few thousand of them in memory.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lss.model.geometry import StackGeometry
+from lss.model.study import Stack
 from lss.model.vocabulary import Plane
-from lss.preprocess.detector_classes import DETECTOR_CLASSES, DETECTOR_ROLES
+from lss.preprocess.detector_classes import DETECTOR_CLASSES, TRAINING_ROLES
 from lss.preprocess.detector_io import resize_for_detector
 from lss.preprocess.stack_view import view_stack
-from lss.training.annotations import AnnotatedStudy
+from lss.training.annotations import AnnotatedStudy, BoxAnnotation
 
 QUANTISATION = 170.0  # scaled intensities run to 1.5; 1.5 × 170 = 255
 
@@ -41,19 +46,22 @@ class DetectionImage:
         return {"boxes": torch.from_numpy(self.boxes).reshape(-1, 4), "labels": torch.from_numpy(self.labels)}
 
 
-def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[DetectionImage]:
-    """Every slice of the study's detector series for ``plane``, with the boxes annotated on it."""
+def detection_images(study: AnnotatedStudy, plane: Plane, size: int,
+                     roles: tuple[str, ...] | None = None) -> list[DetectionImage]:
+    """Every slice of the study's detector series for ``plane`` — the stacks whose role is in ``roles``
+    (default ``TRAINING_ROLES[plane]``) — with the boxes annotated on it (or shared, see ``stack_boxes``)."""
     class_names = DETECTOR_CLASSES[plane]
+    roles = TRAINING_ROLES[plane] if roles is None else roles
     images = []
     for stack in study.stacks:
-        if stack.role != DETECTOR_ROLES[plane]:
+        if stack.role not in roles:
             continue
+        mine = [box for box in stack_boxes(study, stack) if box.detector_class in class_names]
         viewed = view_stack(stack)
         view = viewed.view
         resized, factor = resize_for_detector(viewed.scaled, size)
         for index in range(resized.shape[0]):
-            on_slice = [box for box in study.boxes if box.stack_key == stack.key and box.slice_index == index
-                        and box.detector_class in class_names]
+            on_slice = [box for box in mine if box.slice_index == index]
             view_boxes = [view.box_to_view(box.pixels) for box in on_slice]
             boxes = np.array(view_boxes, dtype=np.float32).reshape(-1, 4) * factor
             labels = np.array([class_names.index(box.detector_class) + 1 for box in on_slice], dtype=np.int64)
@@ -61,3 +69,24 @@ def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[Det
             graded = np.array([bool(box.grades) for box in on_slice], dtype=bool)
             images.append(DetectionImage(image, boxes, labels, study.study_uid, stack.key, index, graded))
     return images
+
+
+def stack_boxes(study: AnnotatedStudy, stack: Stack) -> list[BoxAnnotation]:
+    """The boxes on ``stack``, plus — for each detector class it has no box of — that class's boxes on another
+    stack of the study with the same geometry (same slices, same pixels: the boxes hold there too)."""
+    own = [box for box in study.boxes if box.stack_key == stack.key]
+    have = {box.detector_class for box in own}
+    twins = {other.key for other in study.stacks if other.key != stack.key
+             and same_geometry(other.geometry, stack.geometry)}
+    borrowed = [box for box in study.boxes if box.stack_key in twins and box.detector_class not in have]
+    unique = {(box.detector_class, box.slice_index, box.pixels, box.side, box.level): box for box in borrowed}
+    return own + list(unique.values())
+
+
+def same_geometry(a: StackGeometry, b: StackGeometry, tolerance_mm: float = 0.05) -> bool:
+    """Whether two stacks have the same slices: size, pixel spacing, orientation and slice origins."""
+    return (a.rows == b.rows and a.columns == b.columns and a.n_slices == b.n_slices
+            and np.allclose(a.pixel_spacing, b.pixel_spacing, atol=1e-4)
+            and np.allclose(a.row_direction, b.row_direction, atol=1e-4)
+            and np.allclose(a.column_direction, b.column_direction, atol=1e-4)
+            and np.allclose(a.slice_origins, b.slice_origins, atol=tolerance_mm))

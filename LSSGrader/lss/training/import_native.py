@@ -24,12 +24,17 @@ from lss.model.findings import Box, FindingsKind, StudyFindings
 from lss.model.findings_io import FindingsFileError, read_findings
 from lss.model.study import Stack, image_key
 from lss.model.vocabulary import Grade, Level, Region, Side
+from lss.preprocess.detector_classes import SACRUM, VERTEBRAL_BODY
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation, ImportReport
 from lss.training.study_stacks import annotated_stacks, sop_locations
 
 FINDINGS_FILE_NAMES = ("ground_truth.json", "annotation.json", "findings.json")
 GEOMETRY_TOLERANCE_MM = 0.05
 DISC_NAME = re.compile(r"[TL]\d{1,2}/[TLS]\d{1,2}")  # a disc between two named vertebrae: 'T12/L1'
+VERTEBRA_NAME = re.compile(r"[CTLS]\d{1,2}")  # a named vertebra: 'L5', 'T12', 'S1'
+# ungraded phantom boxes in ``extra``: (key, region, landmark class)
+UNGRADED_KINDS = (("disc_boxes", None, None), ("foramen_boxes", Region.NEURAL_FORAMEN, None),
+                  ("vertebra_boxes", None, VERTEBRAL_BODY), ("sacrum_boxes", None, SACRUM))
 
 
 def study_folders(root: Path) -> list[Path]:
@@ -87,8 +92,9 @@ def _import_folder(folder: Path, report: ImportReport) -> AnnotatedStudy | None:
 def boxes_from_findings(findings: StudyFindings, stacks: list[Stack], path: Path,
                         report: ImportReport) -> list[BoxAnnotation]:
     """Every finding box (graded), phantom disc box (``extra.disc_boxes``: every disc in view, thoracic ones
-    too) and ungraded phantom foramen box above the lumbar levels (``extra.foramen_boxes``), located by
-    SOPInstanceUID."""
+    too), ungraded phantom foramen box above the lumbar levels (``extra.foramen_boxes``) and landmark box
+    (``extra.vertebra_boxes``: vertebral bodies, ``extra.sacrum_boxes``: the S1 body — detector classes
+    ``vertebral_body`` and ``sacrum``), located by SOPInstanceUID."""
     where = sop_locations(stacks)
     by_key = {stack.key: stack for stack in stacks}
     boxes = []
@@ -98,23 +104,23 @@ def boxes_from_findings(findings: StudyFindings, stacks: list[Stack], path: Path
             if located is not None:
                 boxes.append(BoxAnnotation.on_stack(by_key[located[0]], located[1], box.pixel_box, finding.region,
                                                     finding.side, finding.level, frozenset({Grade(finding.grade)})))
-    for kind, region in (("disc_boxes", None), ("foramen_boxes", Region.NEURAL_FORAMEN)):
+    for kind, region, landmark in UNGRADED_KINDS:
         for index, entry in enumerate(findings.extra.get(kind, [])):
-            box = _ungraded_box(entry, region, where, by_key, f"{path}: extra.{kind}[{index}]", report)
+            box = _ungraded_box(entry, region, where, by_key, f"{path}: extra.{kind}[{index}]", report, landmark)
             if box is not None:
                 boxes.append(box)
     return boxes
 
 
 def _ungraded_box(entry: dict, region: Region | None, where: dict, by_key: dict[tuple[str, int], Stack], name: str,
-                  report: ImportReport) -> BoxAnnotation | None:
-    """One ``extra`` box without a grade — a disc (``region`` None) or a foramen above the lumbar levels — or
-    None after refusing it by name."""
-    what = "disc" if region is None else region.label
+                  report: ImportReport, landmark: str | None = None) -> BoxAnnotation | None:
+    """One ``extra`` box without a grade — a disc (``region`` None), a foramen above the lumbar levels or a
+    ``landmark`` (vertebral body, sacrum) — or None after refusing it by name."""
+    what = landmark.replace("_", " ") if landmark else "disc" if region is None else region.label
     try:
         frame = entry.get("frame")
         location = where.get(image_key(str(entry["sop_instance_uid"]), None if frame is None else int(frame)))
-        level = disc_level(entry["level"])
+        level = disc_level(entry["level"]) if landmark is None else vertebra_name(entry["level"])
         side = Side(entry["side"]) if region is not None else Side.NONE
         col_min, row_min, col_max, row_max = (float(v) for v in entry["box"])
     except (KeyError, ValueError, TypeError) as error:
@@ -127,7 +133,7 @@ def _ungraded_box(entry: dict, region: Region | None, where: dict, by_key: dict[
         report.refuse(name, "empty box")
         return None
     return BoxAnnotation.on_stack(by_key[location[0]], location[1], (col_min, row_min, col_max, row_max), region, side,
-                                  level)
+                                  level, landmark=landmark)
 
 
 def disc_level(name: object) -> Level | None:
@@ -140,6 +146,15 @@ def disc_level(name: object) -> Level | None:
     if DISC_NAME.fullmatch(name) is None:
         raise ValueError(f"unknown disc {name!r} (expected e.g. 'L4/L5' or 'T12/L1')")
     return None
+
+
+def vertebra_name(name: object) -> None:
+    """Check a landmark box's ``level`` names a vertebra ("L5", "T12", "S1"); landmark boxes carry no disc level
+    (None)."""
+    if not isinstance(name, str):
+        raise TypeError(f"vertebra {name!r} is not a string")
+    if VERTEBRA_NAME.fullmatch(name) is None:
+        raise ValueError(f"unknown vertebra {name!r} (expected e.g. 'L5', 'T12' or 'S1')")
 
 
 def _locate(box: Box, where: dict, name: str, report: ImportReport) -> tuple[tuple[str, int], int] | None:

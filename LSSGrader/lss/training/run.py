@@ -89,8 +89,8 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     graders, grading_metrics = _train_graders(pool, heldout, plan, splits, device, seed, control, checkpoints, timings)
     if not detectors and not graders:
         raise ValueError("no network could be trained: no box lies on a series a detector or grader uses "
-                         "(axial T2 for the canal and recesses, sagittal T1 for the foramina and discs); no bundle "
-                         "written")
+                         "(axial T2 for the canal and recesses, any sagittal series — T1, T2, STIR — for the "
+                         "foramina, discs, vertebral bodies and sacrum); no bundle written")
     segmenter, segmentation_metrics = _train_segmenter(data, plan, device, seed, control, timings)
     timings["total_s"] = time.perf_counter() - started
 
