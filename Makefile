@@ -3,6 +3,7 @@
 #   make lint    ruff over the sources       make bench   benchmarks (if present)
 #   make venv    (re)install the environment make clean   remove generated files
 #   make cmake-sync / requirements-sync   regenerate the module CMake lists / the module's requirements.txt
+#   make golden  recompute Testing/golden/outputs_sha256.json (only when an output is meant to change; NOTE=why)
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 INSTALLED_STAMP := $(VENV)/.installed
 DEMO_DIR := demo_output
 
-.PHONY: venv test lint demo demo-model bench clean cmake-sync requirements-sync
+.PHONY: venv test lint demo demo-model bench clean cmake-sync requirements-sync golden
 
 venv: $(INSTALLED_STAMP)
 
@@ -58,6 +59,10 @@ bench: venv
 
 cmake-sync:
 	$(PYTHON) tools/sync_cmake_lists.py
+
+# Prints every golden file whose hash changed; say why in NOTE (appended to the file's "about") and the commit.
+golden: venv
+	OMP_NUM_THREADS=1 PYTHONPATH=LSSGrader $(VENV_PYTHON) tools/golden_hashes.py --note "$(NOTE)"
 
 # LSSGrader/Resources/requirements.txt (what the Slicer module pip-installs) from pyproject.toml.
 requirements-sync:

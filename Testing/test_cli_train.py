@@ -45,6 +45,21 @@ def test_train_writes_a_verified_bundle_with_held_out_metrics(single_process_bun
     assert manifest["training"]["processes"] == 1
 
 
+def test_the_reliability_threshold_is_chosen_on_the_held_out_keys_and_recorded(single_process_bundle):
+    from lss.pipeline.reliability import STATISTICS, ReliabilitySettings
+
+    manifest = _manifest(single_process_bundle)
+    recorded = manifest["reliability"]
+    heldout = recorded["heldout"]
+    assert heldout["keys"] > 0 and 0 <= heldout["kept"] <= heldout["keys"]
+    assert recorded["chosen_by"].startswith("lowest held-out reliability")
+    assert 0.0 <= recorded["threshold"] <= 1.0
+    assert set(recorded["reference"]) == {"central_canal", "lateral_recess", "neural_foramen"}
+    assert all(len(entry["mean"]) == len(entry["sd"]) == len(STATISTICS) for entry in recorded["reference"].values())
+    settings = ReliabilitySettings.from_description(load_bundle(single_process_bundle).description)
+    assert (settings.threshold, settings.source) == (recorded["threshold"], "bundle")
+
+
 def test_two_process_gloo_ddp_run_produces_the_same_kind_of_bundle(single_process_bundle, training_studies_root,
                                                                      tmp_path):
     out = tmp_path / "ddp_bundle"

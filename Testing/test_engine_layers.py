@@ -23,7 +23,7 @@ print(json.dumps(sorted(sys.modules)))
 
 
 INFERENCE = ("lss.pipeline", "lss.explain", "lss.report", "lss.scene", "lss.entry.grade", "lss.cli.grade_command")
-TORCH_FREE = ("lss.report", "lss.scene", "lss.model", "lss.entry.choices")
+TORCH_FREE = ("lss.report", "lss.scene", "lss.model", "lss.entry.choices", "lss.pipeline.reliability")
 LEAKING = "lss.training.annotations"  # the probe's own check: this one does load lss.training
 
 

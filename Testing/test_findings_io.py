@@ -14,6 +14,7 @@ import pytest
 
 from lss.model.findings import Box, DiscPosition, Finding, FindingsKind, SeriesRecord, StudyFindings
 from lss.model.findings_io import (
+    PLAIN_VERSION,
     SCHEMA_NAME,
     SCHEMA_VERSION,
     FindingsFileError,
@@ -99,7 +100,8 @@ def test_round_trip_through_dict_and_file_layout() -> None:
     study = rich_study()
     data = findings_to_dict(study)
     assert data["schema"] == SCHEMA_NAME == "lss.findings"
-    assert data["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert data["schema_version"] == PLAIN_VERSION == "1.0"  # no finding judged: written as 1.0
+    assert SCHEMA_VERSION == "1.1"
     first = data["findings"][0]
     assert (first["level"], first["region"], first["side"]) == ("L4/L5", "central_canal", "none")
     assert (first["grade"], first["grade_label"]) == (3, "severe")

@@ -281,3 +281,15 @@ def test_a_study_without_usable_series_is_refused_by_name(demo_study, bundle):
     assign_roles(study, {series.series_uid: "other" for series in study.series})
     with pytest.raises(GradingInputError, match="no sagittal or axial T2 series to grade"):
         grade_study(study, bundle, GradingOptions(device="cpu"))
+
+
+# --- reliability (issue 24): the demo study's anatomy is found and its read is trusted --------------------------
+
+
+def test_the_demo_study_has_its_lumbar_anatomy_found_and_every_finding_judged(graded):
+    reliability = graded.reliability
+    assert reliability is not None and reliability.anatomy_found and reliability.threshold_source == "default"
+    assert 0.5 < reliability.score <= 1.0
+    assert all(f.reliability is not None and f.reliable is not None for f in graded.findings.findings)
+    assert all(f.reliable for f in graded.findings.findings if f.grade.is_dichotomous_positive)
+    assert graded.assessed

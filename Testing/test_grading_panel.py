@@ -94,7 +94,8 @@ class FakeLogic:
 
 
 GRADED = SimpleNamespace(studyUID="1.2.3", outDir=Path("/tmp/run"), impressionText="L4/L5: moderate canal",
-                         table="table-node", firstHeatmap="heat-node", findingCount=25, dataQuality=[])
+                         table="table-node", firstHeatmap="heat-node", findingCount=25, dataQuality=[],
+                         reliability=None)
 
 
 @pytest.fixture

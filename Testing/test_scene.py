@@ -95,7 +95,10 @@ def test_rois_are_coloured_and_named_by_grade(loaded):
         assert np.allclose(node.GetDisplayNode().GetSelectedColor(), grade.colour_rgb)
         assert f"— {grade.label} " in node.GetName()
         probabilities = json.loads(node.GetAttribute("LSS.probabilities"))
-        assert node.GetName().endswith(f"{100 * probabilities[int(grade)]:.0f}%")
+        reliable = node.GetAttribute("LSS.reliable")
+        assert reliable in ("true", "false")
+        name = node.GetName() if reliable == "true" else node.GetName().removesuffix(" (unreliable)")
+        assert name.endswith(f"{100 * probabilities[int(grade)]:.0f}%")
 
 
 def test_the_table_has_one_row_per_key_and_jumps_to_its_finding(loaded, demo_read):
@@ -112,6 +115,17 @@ def test_the_table_has_one_row_per_key_and_jumps_to_its_finding(loaded, demo_rea
     assert jump_to_finding(scene, node) == 1
     slice_node = scene.GetNthNodeByClass(0, "vtkMRMLSliceNode")
     assert np.allclose(numpy_matrix(slice_node.GetSliceToRAS())[:3, 3], roi_centre_ras(node), atol=1e-6)
+
+
+def test_the_table_says_which_findings_are_reliable(loaded, demo_read):
+    _, results = loaded
+    summary = read_findings(demo_read.out / "findings.json").findings
+    table = results.table
+    column = next(c for c in range(table.GetNumberOfColumns()) if table.GetColumnName(c) == "Reliable")
+    cells = [table.GetCellText(row, column) for row in range(table.GetNumberOfRows())]
+    assert [cell.startswith("yes (") for cell in cells] == [f.reliable for f in summary]
+    assert [cell.startswith("no — do not use (") for cell in cells] == [not f.reliable for f in summary]
+    assert 0 < sum(not f.reliable for f in summary) < len(summary)  # seed 11: two findings below the default
 
 
 def test_heatmaps_are_transparent_at_zero_and_in_the_foreground(loaded, demo_read):

@@ -6,6 +6,8 @@ injected as a ``GradingLogic``, so tests drive the panel with fakes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from LSSGraderLib.i18n import tr as _
 from LSSGraderLib.protocols import GraderParameters, GradingLogic, GradingView
 from LSSGraderLib.run_panel import RunPanel
@@ -73,7 +75,7 @@ class GradingPanel(RunPanel):
         parameters.heatmapVolume = result.firstHeatmap
         self.view.showResults(result.table, result.impressionText)
         self.refreshControls()
-        self.view.setStatus(statusAfterGrading(result.findingCount, result.dataQuality))
+        self.view.setStatus(statusAfterGrading(result.findingCount, result.dataQuality, result.reliability))
 
     # --- results ----------------------------------------------------------------------------------------------
 
@@ -118,10 +120,16 @@ class GradingPanel(RunPanel):
             self.view.setStatus(_("Scene saved to {path}.").format(path=self.logic.saveScene(path)))
 
 
-def statusAfterGrading(findingCount: int, dataQuality: list[str]) -> str:
-    """The status line after a run: what was graded (or that nothing was), and how many data-quality notes."""
-    if findingCount:
+def statusAfterGrading(findingCount: int, dataQuality: list[str], reliability: Any = None) -> str:
+    """The status line after a run: what was graded (or that nothing was, or that the lumbar anatomy was not found),
+    how far to trust it (``reliability``: the run's lss.model.read.StudyReliability, or None), and how many
+    data-quality notes."""
+    if findingCount and reliability is not None and not reliability.anatomy_found:
+        text = _("Not assessed: {statement}").format(statement=reliability.statement)
+    elif findingCount:
         text = _("Done: {count} findings.").format(count=findingCount)
+        if reliability is not None:
+            text += " " + _("Reliability: {statement}").format(statement=reliability.statement)
     else:
         text = _("Not assessed: no region could be graded (see the report's notes).")
     if dataQuality:

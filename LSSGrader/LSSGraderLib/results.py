@@ -45,6 +45,11 @@ class GradingInScene:
         return len(self.outcome.run.findings.findings)
 
     @property
+    def reliability(self) -> Any:
+        """How far to trust the run (lss.model.read.StudyReliability), or None when it was not judged."""
+        return self.outcome.run.reliability
+
+    @property
     def dataQuality(self) -> list[str]:
         """What the reader noticed about the input data (files left out, gaps, …), one line each."""
         return [note.text() for note in self.outcome.run.data_quality]

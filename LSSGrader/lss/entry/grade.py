@@ -82,4 +82,5 @@ def run_grading(request: GradeRequest, control: RunControl | None = None) -> Gra
         raise UsageError(str(error)) from None
     paths = write_outputs(run, Path(request.out_dir), request.study_id)
     return GradeOutcome(study, run, Path(request.out_dir), paths,
-                        impression(run.findings.findings, run.warnings + run.skipped), run.notes, bundle_folder)
+                        impression(run.findings.findings, run.warnings + run.skipped, run.reliability), run.notes,
+                        bundle_folder)

@@ -165,6 +165,8 @@ class Finding:
     uncertainty: float | None = None
     measures: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    reliability: float | None = None  # [0, 1]: how far to trust the finding (lss.pipeline.reliability)
+    reliable: bool | None = None  # reliability at or above the bundle's threshold (None: not judged)
 
     def __post_init__(self) -> None:
         self.level = _member(Level, self.level, "level")
@@ -190,6 +192,12 @@ class Finding:
             _text(name, "measures"): _finite(value, f"measures.{name}") for name, value in dict(self.measures).items()
         }
         self.note = _text(self.note, "note")
+        if self.reliability is not None:
+            self.reliability = _finite(self.reliability, "reliability")
+            if not 0.0 <= self.reliability <= 1.0:
+                raise FieldValueError("reliability", f"must lie in [0, 1], got {self.reliability!r}")
+        if self.reliable is not None and not isinstance(self.reliable, bool):
+            raise FieldValueError("reliable", f"expected true or false, got {self.reliable!r}")
 
     @property
     def key(self) -> FindingKey:

@@ -1,4 +1,7 @@
-"""The versioned JSON file format for :class:`StudyFindings` (schema ``lss.findings``, version 1.0).
+"""The versioned JSON file format for :class:`StudyFindings` (schema ``lss.findings``, versions 1.0 and 1.1).
+
+Version 1.1 adds to a finding its ``reliability`` (0-1) and ``reliable`` (true/false) — how far to trust it
+(``lss.pipeline.reliability``). A file whose findings carry neither is written as 1.0, byte for byte as before.
 
 One format serves ground truth, annotations and predictions. Enumerations are stored as their values;
 a grade as its number 0-3 plus a ``grade_label`` for human readers (either is accepted on reading, and
@@ -30,8 +33,9 @@ from .findings import (
 from .vocabulary import Grade
 
 SCHEMA_NAME = "lss.findings"
-SCHEMA_VERSION = "1.0"
-SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0",)
+SCHEMA_VERSION = "1.1"
+PLAIN_VERSION = "1.0"  # written when no finding carries a reliability
+SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
 
 _T = TypeVar("_T")
 
@@ -39,7 +43,7 @@ _TOP_REQUIRED = ("schema", "schema_version", "study_uid", "kind", "findings")
 _TOP_OPTIONAL = ("patient_id", "source", "series", "discs", "extra")
 _FINDING_REQUIRED = ("level", "region", "side")
 _FINDING_OPTIONAL = ("grade", "grade_label", "boxes", "probabilities", "detection_score", "uncertainty", "measures",
-                     "note")
+                     "note", "reliability", "reliable")
 _BOX_FIELDS = ("series_uid", "sop_instance_uid", "slice_index", "col_min", "row_min", "col_max", "row_max",
                "corners_lps")
 _BOX_OPTIONAL = ("frame",)  # written only for a frame of a multi-frame image
@@ -70,7 +74,7 @@ def findings_to_dict(study: StudyFindings, source_name: str = "<dict>") -> dict[
         raise FindingsFileError(source_name, error.field_path, error.reason) from None
     return {
         "schema": SCHEMA_NAME,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION if any(_judged(f) for f in study.findings) else PLAIN_VERSION,
         "study_uid": study.study_uid,
         "patient_id": study.patient_id,
         "kind": study.kind.value,
@@ -116,7 +120,12 @@ def _disc_to_dict(disc: DiscPosition) -> dict[str, Any]:
     return {"level": disc.level.value, "centre_lps": list(disc.centre_lps), "normal_lps": list(disc.normal_lps)}
 
 
+def _judged(finding: Finding) -> bool:
+    return finding.reliability is not None or finding.reliable is not None
+
+
 def _finding_to_dict(finding: Finding) -> dict[str, Any]:
+    judged = {"reliability": finding.reliability, "reliable": finding.reliable} if _judged(finding) else {}
     return {
         "level": finding.level.value,
         "region": finding.region.value,
@@ -126,6 +135,7 @@ def _finding_to_dict(finding: Finding) -> dict[str, Any]:
         "probabilities": list(finding.probabilities) if finding.probabilities is not None else None,
         "detection_score": finding.detection_score,
         "uncertainty": finding.uncertainty,
+        **judged,
         "measures": dict(finding.measures),
         "note": finding.note,
         "boxes": [_box_to_dict(box) for box in finding.boxes],
@@ -313,6 +323,8 @@ class _Parser:
             uncertainty=data.get("uncertainty"),
             measures=measures,
             note=data.get("note", ""),
+            reliability=data.get("reliability"),
+            reliable=data.get("reliable"),
         )
 
     def grade(self, data: dict[str, Any], path: str) -> Grade:

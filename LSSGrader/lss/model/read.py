@@ -45,6 +45,20 @@ class QualityNote:
 
 
 @dataclass
+class StudyReliability:
+    """How far a run's read can be trusted as a whole (``lss.pipeline.reliability``): a score in [0, 1], whether
+    the lumbar anatomy was found, a plain statement for people, the threshold findings were judged by and its
+    source ("bundle" or "default"), and what was doubtful about the disc levels."""
+
+    score: float
+    anatomy_found: bool
+    statement: str
+    threshold: float
+    threshold_source: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
 class GradedStack:
     """One stack the run looked at: its pixels (stored grid, rescaled values) and what the run put on it —
     the Integrated Gradients heatmap (float32, 0–1) and the segmenter's classes (uint8), both in the stored grid."""
@@ -93,6 +107,7 @@ class GradingRun:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     data_quality: list[QualityNote] = field(default_factory=list)
+    reliability: StudyReliability | None = None
 
     @property
     def study_uid(self) -> str:
@@ -106,8 +121,9 @@ class GradingRun:
 
     @property
     def assessed(self) -> bool:
-        """True when at least one region was graded; a run that graded nothing has not assessed the study."""
-        return bool(self.findings.findings)
+        """True when at least one region was graded and the lumbar anatomy was found; a run that graded nothing,
+        or graded boxes on a spine whose anatomy it did not find, has not assessed the study."""
+        return bool(self.findings.findings) and (self.reliability is None or self.reliability.anatomy_found)
 
     def stack_names(self) -> dict[tuple[str, int], str]:
         """A short file-name stem per stack: role, series order in the run, stack index (e.g. 'ax_t2_02_0')."""

@@ -8,6 +8,9 @@
 4. **Grading**: every ensemble member on each crop; per-level summary (``grading``).
 5. **Anatomy**: segmenter masks of the axial slices; dural sac area and AP diameter per level.
 6. **Explain**: Integrated Gradients for the central slices of the findings asked for, as heatmap volumes.
+7. **Reliability** (``reliability``): each finding's reliability and whether it is reliable by the bundle's
+   threshold; the study's reliability and statement. Where the lumbar anatomy was not found, no finding is
+   reliable and the study is not assessed (``extra.assessment`` "not assessed: lumbar anatomy was not found").
 
 Whatever cannot be done (no axial series, a level not detected, …) is listed in ``skipped``; doubtful level
 labels in ``warnings``; what the reader noticed about the data in ``data_quality``. A run that graded nothing
@@ -41,6 +44,13 @@ from lss.nets.segmenter import SegmenterConfig
 from lss.pipeline.anatomy import level_measures, measured_slices, segment_stacks
 from lss.pipeline.detection import Detection, detect_stack
 from lss.pipeline.grading import SliceGrade, best_per_slice, central_slices, grade_slices, summarize
+from lss.pipeline.reliability import (
+    ANATOMY_NOT_FOUND,
+    ReliabilitySettings,
+    anatomy_check,
+    crop_statistics,
+    mark_findings,
+)
 from lss.pipeline.result import GradingInputError, GradingOptions
 from lss.pipeline.sacral_anchor import split_sagittal
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
@@ -141,18 +151,33 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
     series = _series_records(study, stacks)
     warnings = list(levels.warnings)
     quality = data_quality(study)
+    slice_findings = [g.finding() for g in grades]
+    anatomy = anatomy_check(levels, bool(stacks[Plane.SAGITTAL]))
+    reliability = mark_findings(summary, slice_findings, _key_statistics(grades),
+                                ReliabilitySettings.from_description(bundle.description), anatomy)
     extra: dict = {"skipped": list(skipped), "warnings": list(warnings)}
     if quality:
         extra["data_quality"] = [note.text() for note in quality]
     if not summary:
         extra["assessment"] = NOT_ASSESSED
+    elif not anatomy.found:
+        extra["assessment"] = f"{NOT_ASSESSED}: {ANATOMY_NOT_FOUND}"
+    extra["reliability"] = asdict(reliability)
     read = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=list(summary), discs=list(levels.discs),
                          series=list(series), patient_id=study.patient_id, source=source, extra=extra)
-    per_slice = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=[g.finding() for g in grades],
+    per_slice = StudyFindings(study.study_uid, FindingsKind.PREDICTION, findings=slice_findings,
                               discs=list(levels.discs), series=list(series), patient_id=study.patient_id,
                               source=source)
     return GradingRun(read, per_slice, list(graded.values()), bundle.record(), asdict(options), explained,
-                      anatomy_classes, skipped, warnings, clock.timings, quality)
+                      anatomy_classes, skipped, warnings, clock.timings, quality, reliability)
+
+
+def _key_statistics(grades: list[SliceGrade]) -> dict[FindingKey, np.ndarray]:
+    """Per key, the mean intensity statistics of its graded crops (``crop_statistics``)."""
+    by_key: dict[FindingKey, list[np.ndarray]] = {}
+    for grade in grades:
+        by_key.setdefault(grade.key, []).append(crop_statistics(grade.crop.numpy()))
+    return {key: np.mean(values, axis=0) for key, values in by_key.items()}
 
 
 def _detect(bundle: ModelBundle, plane: Plane, stacks: list[ViewStack], options: GradingOptions,

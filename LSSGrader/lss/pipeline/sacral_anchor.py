@@ -24,12 +24,15 @@ first sacral segment's body) and ``vertebral_body``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lss.model.vocabulary import Level
-from lss.pipeline.detection import Detection
 from lss.preprocess.detector_classes import DISC, FORAMEN, SACRUM, VERTEBRAL_BODY
+
+if TYPE_CHECKING:  # annotations only: no torch for the level rules
+    from lss.pipeline.detection import Detection
 
 LANDMARK_GAP_MM = 9.0  # a new sacrum / vertebral-body group starts where box centres lie this far apart in height
 DEFAULT_SPACING_MM = 35.0  # disc-to-disc spacing assumed when only one disc is detected

@@ -29,6 +29,7 @@ sacrum, check the labelling, and place foramina and axial slices at their levels
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,7 +37,6 @@ from lss.dicom.laterality import point_side
 from lss.dicom.levels import assign_axial_levels, slice_centre_lps
 from lss.model.findings import DiscPosition
 from lss.model.vocabulary import Level, Side
-from lss.pipeline.detection import Detection
 from lss.pipeline.sacral_anchor import (
     LEVELS_UP,
     check_bodies,
@@ -48,7 +48,10 @@ from lss.pipeline.sacral_anchor import (
     sacrum_anchor,
     transitional_warning,
 )
-from lss.preprocess.stack_view import ViewStack
+
+if TYPE_CHECKING:  # annotations only: the disc levels' rules need no torch (lss.pipeline.reliability reads them)
+    from lss.pipeline.detection import Detection
+    from lss.preprocess.stack_view import ViewStack
 
 DISC_GAP_MM = 9.0
 DISC_SPACING_MM = (18.0, 60.0)

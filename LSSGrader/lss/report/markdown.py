@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from lss.model.findings import Finding
-from lss.model.read import GradingRun
+from lss.model.read import GradingRun, StudyReliability
 from lss.model.vocabulary import Grade, Level, Region, Side
 
+UNRELIABLE = "unreliable — do not use"
 COLUMNS = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT), (Region.LATERAL_RECESS, Side.RIGHT),
            (Region.NEURAL_FORAMEN, Side.LEFT), (Region.NEURAL_FORAMEN, Side.RIGHT))
 
@@ -16,26 +17,36 @@ def finding_phrase(finding: Finding) -> str:
     return f"{finding.grade.label} {side}{finding.region.label} stenosis ({_percent(finding)})"
 
 
-def impression(findings: list[Finding], reasons: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """One line per level with moderate or severe findings (worst first), the mild ones in one line, and what was
-    not assessed. Reassurance is given only for what was graded; with nothing graded, only "Not assessed" and
-    ``reasons``."""
+def impression(findings: list[Finding], reasons: list[str] | tuple[str, ...] = (),
+               reliability: StudyReliability | None = None) -> list[str]:
+    """One line per level with reliable moderate or severe findings (worst first), the unreliable ones in one line
+    marked "do not use", the mild ones in one line, and what was not assessed. Reassurance is given only for what
+    was graded, and only when nothing moderate or severe was found, reliable or not; with nothing graded, or on a
+    spine whose lumbar anatomy was not found, only "Not assessed" and why."""
     if not findings:
         why = f" ({'; '.join(reasons[:4])})" if reasons else ""
         return [f"Not assessed: no lumbar level could be graded{why}."]
+    if reliability is not None and not reliability.anatomy_found:
+        return [f"Not assessed: {reliability.statement} The boxes and grades shown are not findings: do not use "
+                "them."]
     missing = not_assessed(findings)
     lines = []
     for level in Level:
-        marked = sorted((f for f in findings if f.level is level and f.grade.is_dichotomous_positive),
-                        key=lambda f: -int(f.grade))
+        marked = sorted((f for f in findings if f.level is level and f.grade.is_dichotomous_positive
+                         and f.reliable is not False), key=lambda f: -int(f.grade))
         if marked:
             lines.append(f"{level.value}: " + "; ".join(finding_phrase(f) for f in marked) + ".")
+    doubtful = [f for f in findings if f.grade.is_dichotomous_positive and f.reliable is False]
+    if doubtful:
+        lines.append(f"Not reliable ({UNRELIABLE}): " + "; ".join(f"{f.level.value} {finding_phrase(f)}"
+                                                                   for f in doubtful) + ".")
     if not lines:
         lines.append("No moderate or severe stenosis at the graded levels." if not missing
                      else "No moderate or severe stenosis in the regions graded.")
     mild = [f for f in findings if f.grade is Grade.MILD]
     if mild:
         lines.append("Mild: " + "; ".join(f"{f.level.value} {finding_phrase(f).removeprefix('mild ')}"
+                                          + (f" ({UNRELIABLE})" if f.reliable is False else "")
                                           for f in mild) + ".")
     if missing:
         lines.append(f"Not assessed: {describe_keys(missing)} (see the notes).")
@@ -71,8 +82,10 @@ def render_report(run: GradingRun) -> str:
              f"- Model: {run.model.name or '?'} {run.model.version or ''}".rstrip()]
     if run.model.limitations:
         lines.append(f"- Model limitations: {run.model.limitations}")
+    if run.reliability is not None:
+        lines.append(f"- Reliability: {run.reliability.score:.2f}. {run.reliability.statement}")
     lines += ["", "## Impression", ""]
-    lines += [f"- {line}" for line in impression(summary, run.warnings + run.skipped)]
+    lines += [f"- {line}" for line in impression(summary, run.warnings + run.skipped, run.reliability)]
     lines += ["", "## Grades by level", "",
               "| Level | Central canal | Left lateral recess | Right lateral recess | Left foramen | Right foramen |",
               "|---|---|---|---|---|---|"]
@@ -80,7 +93,9 @@ def render_report(run: GradingRun) -> str:
         cells = [_cell(by_key.get((level, region, side))) for region, side in COLUMNS]
         lines.append(f"| {level.value} | " + " | ".join(cells) + " |")
     legend = "— = not graded." if not not_assessed(summary) else "not assessed: see the notes for why."
-    lines += ["", f"Cells: grade (probability of that grade; ± ensemble SD). {legend}", ""]
+    judged = " A grade marked \"" + UNRELIABLE + "\" fell below the reliability threshold." \
+        if any(f.reliable is not None for f in summary) else ""
+    lines += ["", f"Cells: grade (probability of that grade; ± ensemble SD). {legend}{judged}", ""]
     measured = [f for f in summary if f.region is Region.CENTRAL_CANAL and f.measures]
     if measured:
         lines += ["## Canal measures (segmentation)", "", "| Level | Dural sac area (mm²) | AP diameter (mm) |",
@@ -102,7 +117,8 @@ def _cell(finding: Finding | None) -> str:
     if finding is None:
         return "not assessed"
     spread = f" ± {100 * finding.uncertainty:.0f}" if finding.uncertainty is not None else ""
-    return f"{finding.grade.label} ({_percent(finding)}{spread})"
+    marker = f" **{UNRELIABLE}**" if finding.reliable is False else ""
+    return f"{finding.grade.label} ({_percent(finding)}{spread}){marker}"
 
 
 def _percent(finding: Finding) -> str:

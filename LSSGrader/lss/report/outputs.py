@@ -4,7 +4,7 @@
 |---|---|
 | findings.json | the per-level read in the project's findings schema |
 | slice_findings.json | one finding per graded slice (one box each), same schema |
-| findings.csv | one row per level, region and side |
+| findings.csv | one row per level, region and side (with its reliability) |
 | rsna.csv | RSNA 2024 rows (normal_mild / moderate / severe per study_condition_level) |
 | report.md | per-level table, canal measures, impression, notes |
 | overlays/*.png | every graded slice with its boxes (colour = grade) and heatmap |
@@ -87,6 +87,7 @@ def run_record(run: GradingRun) -> dict[str, Any]:
         "findings": len(run.findings.findings),
         "graded_slices": len(run.slice_findings.findings),
         "assessed": run.assessed,
+        "reliability": asdict(run.reliability) if run.reliability is not None else None,
         "skipped": run.skipped,
         "warnings": run.warnings,
         "data_quality": [asdict(note) for note in run.data_quality],

@@ -1,5 +1,7 @@
 """Overlay pictures: each graded slice in the canonical view with its boxes coloured by grade (DESIGN.md §4) and
 labelled, blended with its Integrated Gradients heatmap; and per explained finding, its crop beside its map.
+An unreliable finding (``Finding.reliable`` False) keeps its grade colour but is drawn dashed, its number and
+label tagged "?" and its label ending "unreliable".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ HEAT_ALPHA = 0.45
 MIN_DISPLAY = 512  # the shown field is enlarged to this many pixels on its shorter side
 FIELD_MARGIN = 1.6  # the field shown is the boxes' extent times this
 MIN_FIELD = 0.3  # … and at least this share of the slice
+DASH = 6  # pixels drawn, then skipped, along an unreliable finding's box
 SHORT_REGION = {Region.CENTRAL_CANAL: "canal", Region.LATERAL_RECESS: "recess", Region.NEURAL_FORAMEN: "foramen"}
 
 
@@ -41,7 +44,21 @@ def finding_label(finding: Finding) -> str:
     """'L4/L5 left recess moderate 71%'."""
     side_text = "" if finding.side.value == "none" else f"{finding.side.value} "
     percent = 100 * float(finding.probabilities[int(finding.grade)])
-    return f"{finding.level.value} {side_text}{SHORT_REGION[finding.region]} {finding.grade.label} {percent:.0f}%"
+    doubt = " ? unreliable" if finding.reliable is False else ""
+    return (f"{finding.level.value} {side_text}{SHORT_REGION[finding.region]} {finding.grade.label} {percent:.0f}%"
+            f"{doubt}")
+
+
+def dashed_rectangle(draw: ImageDraw.ImageDraw, box: list[float], colour: str, width: int = 2) -> None:
+    """A rectangle outline of ``DASH``-pixel dashes."""
+    c0, r0, c1, r1 = box
+    for start, end in (((c0, r0), (c1, r0)), ((c1, r0), (c1, r1)), ((c1, r1), (c0, r1)), ((c0, r1), (c0, r0))):
+        length = max(abs(end[0] - start[0]), abs(end[1] - start[1]))
+        for t in np.arange(0.0, length, 2 * DASH):
+            a, b = t / length, min(t + DASH, length) / length
+            draw.line([(start[0] + a * (end[0] - start[0]), start[1] + a * (end[1] - start[1])),
+                       (start[0] + b * (end[0] - start[0]), start[1] + b * (end[1] - start[1]))], fill=colour,
+                      width=width)
 
 
 def slice_picture(graded: GradedStack, index: int, findings: list[Finding]) -> Image.Image:
@@ -65,8 +82,13 @@ def slice_picture(graded: GradedStack, index: int, findings: list[Finding]) -> I
         c0, r0, c1, r1 = view_boxes[id(finding)]
         box = [(c0 - left) * zoom, (r0 - top) * zoom, (c1 - left) * zoom, (r1 - top) * zoom]
         colour = Grade(finding.grade).colour
-        draw.rectangle(box, outline=colour, width=2)
-        draw.text((box[2] + 3, box[1]), str(number), fill=colour, font=font, stroke_width=2, stroke_fill="black")
+        doubtful = finding.reliable is False
+        if doubtful:
+            dashed_rectangle(draw, box, colour)
+        else:
+            draw.rectangle(box, outline=colour, width=2)
+        draw.text((box[2] + 3, box[1]), f"{number}?" if doubtful else str(number), fill=colour, font=font,
+                  stroke_width=2, stroke_fill="black")
         draw.text((6, 4 + 17 * (number - 1)), f"{number} {finding_label(finding)}", fill=colour, font=font,
                   stroke_width=2, stroke_fill="black")
     return picture

@@ -11,11 +11,13 @@ from lss.evaluation.rsna import PREDICTION_COLUMNS, findings_to_rsna_rows
 from lss.model.findings import StudyFindings
 
 FINDINGS_COLUMNS = ("level", "region", "side", "grade", "probability", "p_normal", "p_mild", "p_moderate",
-                    "p_severe", "uncertainty", "detection_score", "n_slices", "dural_sac_area_mm2", "ap_diameter_mm")
+                    "p_severe", "uncertainty", "detection_score", "n_slices", "dural_sac_area_mm2", "ap_diameter_mm",
+                   "reliability", "reliable")
 
 
 def findings_rows(study: StudyFindings) -> list[dict[str, str | float | int]]:
-    """One row per finding with its grade, the probability of that grade, all four, SD and measures."""
+    """One row per finding with its grade, the probability of that grade, all four, SD, measures and reliability
+    (reliable: yes / no; empty when not judged)."""
     rows = []
     for finding in study.findings:
         probabilities = finding.probabilities or tuple(float(g == int(finding.grade)) for g in range(4))
@@ -29,6 +31,8 @@ def findings_rows(study: StudyFindings) -> list[dict[str, str | float | int]]:
             "n_slices": len(finding.boxes),
             "dural_sac_area_mm2": finding.measures.get("dural_sac_area_mm2", ""),
             "ap_diameter_mm": finding.measures.get("ap_diameter_mm", ""),
+            "reliability": "" if finding.reliability is None else finding.reliability,
+            "reliable": "" if finding.reliable is None else ("yes" if finding.reliable else "no"),
         })
     return rows
 

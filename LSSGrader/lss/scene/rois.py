@@ -24,10 +24,12 @@ FINDING_ROLE = "finding"
 
 
 def roi_name(finding: Finding) -> str:
-    """'L4/L5 central canal — moderate 87%' / 'L4/L5 left lateral recess — moderate 71%'."""
+    """'L4/L5 central canal — moderate 87%' / 'L4/L5 left lateral recess — moderate 71%'; an unreliable finding's
+    name ends ' (unreliable)'."""
     side = "" if finding.side is Side.NONE else f"{finding.side.value} "
     percent = f" {100 * finding.probabilities[int(finding.grade)]:.0f}%" if finding.probabilities else ""
-    return f"{finding.level.value} {side}{finding.region.label} — {finding.grade.label}{percent}"
+    doubt = " (unreliable)" if finding.reliable is False else ""
+    return f"{finding.level.value} {side}{finding.region.label} — {finding.grade.label}{percent}{doubt}"
 
 
 def add_finding_roi(scene, finding: Finding, box: Box, slice_spacing: float):
@@ -63,6 +65,8 @@ def finding_attributes(finding: Finding, box: Box) -> dict[str, str]:
         "probabilities": json.dumps(list(finding.probabilities)) if finding.probabilities else "",
         "uncertainty": "" if finding.uncertainty is None else f"{finding.uncertainty:.6g}",
         "detection_score": "" if finding.detection_score is None else f"{finding.detection_score:.6g}",
+        "reliability": "" if finding.reliability is None else f"{finding.reliability:.6g}",
+        "reliable": "" if finding.reliable is None else str(finding.reliable).lower(),
         "series_uid": box.series_uid, "sop_instance_uid": box.sop_instance_uid, "slice_index": str(box.slice_index),
     }
 

@@ -6,7 +6,7 @@ from lss.model.findings import Finding
 from lss.scene.volumes import lss_attribute
 
 COLUMNS = ("Level", "Region", "Side", "Grade", "Probability (%)", "Uncertainty (SD %)", "Slices",
-           "Dural sac area (mm²)", "AP diameter (mm)", "ROI nodes")
+           "Dural sac area (mm²)", "AP diameter (mm)", "Reliable", "ROI nodes")
 ROI_COLUMN = COLUMNS.index("ROI nodes")
 
 
@@ -19,8 +19,16 @@ def table_rows(summary: list[Finding], roi_ids: dict[tuple, list[str]]) -> list[
         rows.append([finding.level.value, finding.region.label, finding.side.value, finding.grade.label,
                      f"{probability:.0f}", f"{spread:.0f}", str(len(finding.boxes)),
                      _measure(finding, "dural_sac_area_mm2", "{:.0f}"), _measure(finding, "ap_diameter_mm", "{:.1f}"),
-                     " ".join(roi_ids.get(finding.key, []))])
+                     reliable_cell(finding), " ".join(roi_ids.get(finding.key, []))])
     return rows
+
+
+def reliable_cell(finding: Finding) -> str:
+    """The "Reliable" cell: 'yes (0.83)', 'no — do not use (0.12)', or empty when the finding was not judged."""
+    if finding.reliable is None:
+        return ""
+    score = f" ({finding.reliability:.2f})" if finding.reliability is not None else ""
+    return f"yes{score}" if finding.reliable else f"no — do not use{score}"
 
 
 def _measure(finding: Finding, name: str, form: str) -> str:

@@ -18,12 +18,14 @@ import numpy as np
 from lss.evaluation.grading import grading_metrics
 from lss.model.vocabulary import Grade
 from lss.nets.grader import GradingCNN, ensemble_probabilities
+from lss.pipeline.reliability import STATISTICS, crop_statistics, reliability_score
 from lss.training.augment import crops_from_patches
 from lss.training.grading_data import GradingSamples
 
+KeyResults = dict[tuple, tuple[np.ndarray, np.ndarray, frozenset[Grade]]]
 
-def key_probabilities(members: list[GradingCNN], samples: GradingSamples,
-                      crop_size: int) -> dict[tuple, tuple[np.ndarray, np.ndarray, frozenset[Grade]]]:
+
+def key_probabilities(members: list[GradingCNN], samples: GradingSamples, crop_size: int) -> KeyResults:
     """(study, level, side) → (mean probabilities (4,), mean member SD (4,), allowed grades) over its crops."""
     patches, _ = samples.tensors()
     mean, spread = ensemble_probabilities(members, crops_from_patches(patches, crop_size, None))
@@ -37,9 +39,38 @@ def key_probabilities(members: list[GradingCNN], samples: GradingSamples,
     return result
 
 
-def grading_heldout(members: list[GradingCNN], samples: GradingSamples, crop_size: int) -> dict[str, Any]:
-    """Grading statistics of the ensemble on held-out samples of one region type."""
-    keys = key_probabilities(members, samples, crop_size)
+def sample_statistics(samples: GradingSamples, crop_size: int) -> np.ndarray:
+    """Intensity statistics (``lss.pipeline.reliability.crop_statistics``) of each sample's grading crop, (N, 4)."""
+    patches, _ = samples.tensors()
+    crops = crops_from_patches(patches, crop_size, None).numpy()
+    return np.array([crop_statistics(crop) for crop in crops]).reshape(len(crops), len(STATISTICS))
+
+
+def heldout_reliability(keys: KeyResults, samples: GradingSamples, crop_size: int,
+                        reference: dict[str, list[float]] | None) -> tuple[list[float], list[bool]]:
+    """Per held-out key whose annotation fixes the dichotomous grade: its reliability (annotated boxes: detection
+    confidence 1, anatomy found) and whether the ensemble's dichotomous grade is right — what the reliability
+    threshold is chosen on (``lss.pipeline.reliability.choose_threshold``)."""
+    statistics = sample_statistics(samples, crop_size)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for index, (uid, key) in enumerate(zip(samples.study_uids, samples.keys, strict=True)):
+        groups[(uid, *key)].append(index)
+    scores, correct = [], []
+    for key, (p, spread, allowed) in keys.items():
+        if len({g.is_dichotomous_positive for g in allowed}) != 1:
+            continue
+        grade = int(np.argmax(p))
+        scores.append(reliability_score(p, float(spread[grade]), None, statistics[groups[key]].mean(axis=0),
+                                        reference))
+        correct.append(Grade(grade).is_dichotomous_positive == min(allowed).is_dichotomous_positive)
+    return scores, correct
+
+
+def grading_heldout(members: list[GradingCNN], samples: GradingSamples, crop_size: int,
+                    keys: KeyResults | None = None) -> dict[str, Any]:
+    """Grading statistics of the ensemble on held-out samples of one region type (``keys``: their
+    ``key_probabilities`` when already computed)."""
+    keys = keys if keys is not None else key_probabilities(members, samples, crop_size)
     exact = [(min(allowed), int(np.argmax(p))) for p, _, allowed in keys.values() if len(allowed) == 1]
     result = grading_metrics([r for r, _ in exact], [p for _, p in exact])
     dichotomous = [(min(allowed).is_dichotomous_positive, Grade(int(np.argmax(p))).is_dichotomous_positive)

@@ -25,12 +25,19 @@ from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import detector_from_state
 from lss.nets.grader import grader_from_state
 from lss.nets.segmenter import SegmenterConfig
+from lss.pipeline.reliability import ReliabilitySettings, choose_threshold, reference_statistics
 from lss.preprocess.segmenter_io import predict_network_classes
 from lss.training import distributed
 from lss.training.annotations import AnnotatedStudy, ImportReport
 from lss.training.detection_eval import detection_scores
 from lss.training.grading_data import GradingSamples
-from lss.training.heldout import grading_heldout, summary_line
+from lss.training.heldout import (
+    grading_heldout,
+    heldout_reliability,
+    key_probabilities,
+    sample_statistics,
+    summary_line,
+)
 from lss.training.prepared import PreparedStudy, pooled_images, pooled_samples, prepare_study
 from lss.training.presets import TrainingPlan
 from lss.training.segmentation import dice_score, segmentation_samples, train_segmenter
@@ -86,7 +93,8 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     timings["prepare_s"] = time.perf_counter() - started
     detectors, detection_metrics = _train_detectors(pool, heldout, plan, splits[0], device, seed, control, checkpoints,
                                                      timings)
-    graders, grading_metrics = _train_graders(pool, heldout, plan, splits, device, seed, control, checkpoints, timings)
+    graders, grading_metrics, reliability = _train_graders(pool, heldout, plan, splits, device, seed, control,
+                                                           checkpoints, timings)
     if not detectors and not graders:
         raise ValueError("no network could be trained: no box lies on a series a detector or grader uses "
                          "(axial T2 for the canal and recesses, any sagittal series — T1, T2, STIR — for the "
@@ -97,7 +105,8 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     metrics = {"heldout_detection": detection_metrics, "heldout_grading": grading_metrics,
                "heldout_segmentation": segmentation_metrics,
                "summary": [summary_line(region, values) for region, values in grading_metrics.items()]}
-    manifest = _description(data, plan, seed, device, timings, metrics, synthetic, description)
+    manifest = _description(data, plan, seed, device, timings, metrics, synthetic,
+                            {"reliability": reliability, **(description or {})})
     if distributed.is_main_process():
         save_bundle(ModelBundle(detectors, graders, segmenter, manifest), Path(out))
     distributed.barrier()
@@ -127,8 +136,13 @@ def _train_detectors(pool: list[PreparedStudy], heldout: list[PreparedStudy], pl
 
 def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan: TrainingPlan, splits: list,
                    device: torch.device, seed: int, control: RunControl, checkpoints: Path | None,
-                   timings: dict) -> tuple[dict, dict]:
+                   timings: dict) -> tuple[dict, dict, dict]:
+    """Grader ensembles per region type, their held-out metrics, and the bundle's ``"reliability"`` entry: the
+    training crops' intensity statistics and the threshold chosen on the held-out keys."""
     graders, metrics = {}, {}
+    reference: dict[str, dict[str, list[float]]] = {}
+    scores: list[float] = []
+    correct: list[bool] = []
     patch_size = 2 * plan.grader.crop_size
     for region in Region:
         clock = time.perf_counter()
@@ -146,11 +160,26 @@ def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan
             states.append(result.state_dict)
         graders[region] = (plan.grader, states)
         timings[f"grader_{region.value}_s"] = time.perf_counter() - clock
+        reference[region.value] = reference_statistics(sample_statistics(samples, plan.grader.crop_size))
         if heldout:
             members = [grader_from_state(plan.grader, state, device) for state in states]
-            metrics[region.value] = grading_heldout(members, _selected(pooled_samples(heldout, region, patch_size),
-                                                                       plan), plan.grader.crop_size)
-    return graders, metrics
+            tested = _selected(pooled_samples(heldout, region, patch_size), plan)
+            keys = key_probabilities(members, tested, plan.grader.crop_size)
+            metrics[region.value] = grading_heldout(members, tested, plan.grader.crop_size, keys)
+            region_scores, region_correct = heldout_reliability(keys, tested, plan.grader.crop_size,
+                                                                reference[region.value])
+            scores += region_scores
+            correct += region_correct
+    return graders, metrics, _reliability_entry(reference, scores, correct)
+
+
+def _reliability_entry(reference: dict, scores: list[float], correct: list[bool]) -> dict[str, Any]:
+    """bundle.json's ``"reliability"``: threshold chosen on the held-out keys (``choose_threshold``), the rule and
+    its outcome, and the training crops' reference statistics."""
+    choice = choose_threshold(scores, correct)
+    entry = ReliabilitySettings(choice.threshold, "bundle", choice.rule, reference).to_dict()
+    entry["heldout"] = {"keys": choice.keys, "kept": choice.kept, "error_kept": choice.error_kept}
+    return entry
 
 
 def _selected(samples: GradingSamples, plan: TrainingPlan) -> GradingSamples:
