@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+import module_libraries  # noqa: F401  (first: puts the module folders on sys.path, as Slicer does)
 from lss.model.findings import Box, DiscPosition, FieldValueError, Finding, FindingsKind, StudyFindings
 from lss.model.findings_io import findings_from_json, findings_to_dict, findings_to_json
 from lss.model.read import StudyReliability
