@@ -14,6 +14,7 @@ import torch
 from lss.model.vocabulary import Plane
 from lss.preprocess.detector_classes import DETECTOR_CLASSES, DETECTOR_ROLES
 from lss.preprocess.detector_io import resize_for_detector
+from lss.preprocess.intensity import SLICE_PERCENTILE
 from lss.preprocess.stack_view import view_stack
 from lss.training.annotations import AnnotatedStudy
 
@@ -41,14 +42,16 @@ class DetectionImage:
         return {"boxes": torch.from_numpy(self.boxes).reshape(-1, 4), "labels": torch.from_numpy(self.labels)}
 
 
-def detection_images(study: AnnotatedStudy, plane: Plane, size: int) -> list[DetectionImage]:
-    """Every slice of the study's detector series for ``plane``, with the boxes annotated on it."""
+def detection_images(study: AnnotatedStudy, plane: Plane, size: int,
+                     method: str = SLICE_PERCENTILE) -> list[DetectionImage]:
+    """Every slice of the study's detector series for ``plane``, with the boxes annotated on it, scaled under
+    the intensity ``method`` (``lss.preprocess.intensity``)."""
     class_names = DETECTOR_CLASSES[plane]
     images = []
     for stack in study.stacks:
         if stack.role != DETECTOR_ROLES[plane]:
             continue
-        viewed = view_stack(stack)
+        viewed = view_stack(stack, method)
         view = viewed.view
         resized, factor = resize_for_detector(viewed.scaled, size)
         for index in range(resized.shape[0]):
