@@ -203,3 +203,28 @@ def test_grading_reads_the_method_from_the_bundle(phantom_studies, repo_root, mo
     assert seen["crop"] in ([], [choice.crop])
     if choice.image == SLICE_PERCENTILE:
         assert seen["crop"] == [choice.crop]
+
+
+def test_training_inputs_under_series_robust_do_not_move_with_a_rescaled_export(phantom_studies):
+    """The same phantom study exported with another stored scale (pixels × 3.7 + 250) gives the same detector
+    images and grading patches under the new methods, and those differ from the original method's."""
+    from lss.training.detection_data import detection_images
+    from lss.training.grading_data import grading_samples
+    from lss.training.import_native import import_native
+
+    choice = IntensityChoice(SERIES_ROBUST, CROP_CONTEXT_ROBUST)
+    config = GraderConfig(crop_size=64)
+    study = next(iter(import_native(phantom_studies[1].folder)))
+    original = ([d.image for d in detection_images(study, Plane.AXIAL, 320, choice.image)],
+                grading_samples(study, Region.CENTRAL_CANAL, config, choice).patches)
+    for stack in study.stacks:
+        source = stack.pixel_source
+        stack.pixel_source = (lambda source=source: source() * 3.7 + 250.0)
+    rescaled = ([d.image for d in detection_images(study, Plane.AXIAL, 320, choice.image)],
+                grading_samples(study, Region.CENTRAL_CANAL, config, choice).patches)
+    assert len(original[0]) == len(rescaled[0]) > 0 and original[1].shape == rescaled[1].shape
+    assert max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(*[original[0], rescaled[0]],
+                                                                               strict=True)) <= 1
+    assert int(np.abs(original[1].astype(int) - rescaled[1].astype(int)).max()) <= 1
+    default = grading_samples(study, Region.CENTRAL_CANAL, config).patches
+    assert not np.array_equal(default, rescaled[1])  # the new methods do change what the networks see
