@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from monai.data import MetaTensor
+from monai.data import MetaTensor, get_track_meta, set_track_meta
 from monai.transforms import (
     Rand2DElastic,
     RandAdjustContrast,
@@ -102,41 +102,48 @@ def _plain(image: torch.Tensor) -> torch.Tensor:
 
 
 @contextmanager
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread for the block: MONAI's per-image transforms work on small tensors, where several
-    threads on a shared CPU cost many times what they save (measured: 64 crops 0.34 s on one thread, 4.6 s on
-    two on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
+def _lean(track_meta: bool = False) -> Iterator[None]:
+    """One intra-op thread and (unless asked) no MONAI metadata tracking for the block. MONAI's per-image
+    transforms work on small tensors, where several threads on a shared CPU cost many times what they save
+    (measured: 64 crops 0.34 s on one thread, 4.6 s on two on a loaded 2-core machine), and wrapping every crop
+    in a MetaTensor costs more than most intensity transforms."""
+    threads, tracking = torch.get_num_threads(), get_track_meta()
     torch.set_num_threads(1)
+    set_track_meta(track_meta)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*intensity is a single value.*")
             yield
     finally:
+        set_track_meta(tracking)
         torch.set_num_threads(threads)
 
 
 class Augmenter:
-    """MONAI random transforms under an ``AugmentConfig``, all drawing from one seeded random state."""
+    """MONAI random transforms under an ``AugmentConfig``, all drawing from one seeded random state.
+
+    Each transform is built to always apply; whether it applies to an image is drawn here, from the same state,
+    with the family's probability (as MONAI's own ``prob`` does), so that a transform not drawn costs nothing."""
 
     def __init__(self, config: AugmentConfig, seed: int) -> None:
         self.config = config
         c = config
         self._affines: dict[tuple[int, int], RandAffine] = {}
-        self.elastic = Rand2DElastic(spacing=(c.elastic_spacing, c.elastic_spacing),
-                                     magnitude_range=(0.0, c.elastic_magnitude), prob=c.elastic_prob,
-                                     padding_mode="zeros")
-        self.resolution = RandSimulateLowResolution(prob=c.resolution_prob, zoom_range=(c.resolution_min_zoom, 1.0),
-                                                    upsample_mode="bilinear")
+        self.elastic = (c.elastic_prob, Rand2DElastic(spacing=(c.elastic_spacing, c.elastic_spacing),
+                                                      magnitude_range=(0.0, c.elastic_magnitude), prob=1.0,
+                                                      padding_mode="zeros"))
+        self.resolution = (c.resolution_prob, RandSimulateLowResolution(prob=1.0,
+                                                                        zoom_range=(c.resolution_min_zoom, 1.0),
+                                                                        upsample_mode="bilinear"))
         self.intensity = [
-            RandBiasField(prob=c.bias_prob, coeff_range=(0.0, c.bias)),
-            RandAdjustContrast(prob=c.gamma_prob, gamma=(math.exp(-c.gamma), math.exp(c.gamma))),
-            RandScaleIntensity(factors=c.contrast, prob=c.contrast_prob),
-            RandHistogramShift(num_control_points=(4, max(4, c.histogram_points)), prob=c.histogram_prob),
-            RandGaussianSmooth(sigma_x=(0.25, c.blur_sigma), sigma_y=(0.25, c.blur_sigma), prob=c.blur_prob),
-            RandGibbsNoise(prob=c.ghosting_prob, alpha=(0.0, c.ghosting_alpha)),
-            RandKSpaceSpikeNoise(prob=c.spike_prob),
-            RandRicianNoise(prob=c.noise_prob, std=c.noise, relative=False, sample_std=True),
+            (c.bias_prob, RandBiasField(prob=1.0, coeff_range=(0.0, c.bias))),
+            (c.gamma_prob, RandAdjustContrast(prob=1.0, gamma=(math.exp(-c.gamma), math.exp(c.gamma)))),
+            (c.contrast_prob, RandScaleIntensity(factors=c.contrast, prob=1.0)),
+            (c.histogram_prob, RandHistogramShift(num_control_points=(4, max(4, c.histogram_points)), prob=1.0)),
+            (c.blur_prob, RandGaussianSmooth(sigma_x=(0.25, c.blur_sigma), sigma_y=(0.25, c.blur_sigma), prob=1.0)),
+            (c.ghosting_prob, RandGibbsNoise(prob=1.0, alpha=(0.0, c.ghosting_alpha))),
+            (c.spike_prob, RandKSpaceSpikeNoise(prob=1.0)),
+            (c.noise_prob, RandRicianNoise(prob=1.0, std=c.noise, relative=False, sample_std=True)),
         ]
         self.reseed(seed)
 
@@ -149,14 +156,22 @@ class Augmenter:
             transform.set_random_state(state=self._state)
 
     def _transforms(self) -> list[Randomizable]:
-        return [*self._affines.values(), self.elastic, self.resolution, *self.intensity]
+        return [*self._affines.values(), self.elastic[1], self.resolution[1], *(t for _, t in self.intensity)]
+
+    def _drawn(self, probability: float) -> bool:
+        """Whether a family with this probability applies to the next image."""
+        return probability > 0 and self._state.rand() < probability
+
+    def _apply(self, step: tuple[float, Randomizable], image: torch.Tensor) -> torch.Tensor:
+        probability, transform = step
+        return transform(image) if self._drawn(probability) else image
 
     def _affine(self, shift_rows: int, shift_cols: int) -> RandAffine:
         """The RandAffine shifting by up to (rows, columns) pixels (one per image size, sharing the state)."""
         key = (shift_rows, shift_cols)
         if key not in self._affines:
             c = self.config
-            transform = RandAffine(prob=c.spatial_prob, rotate_range=math.radians(c.rotation_deg),
+            transform = RandAffine(prob=1.0, rotate_range=math.radians(c.rotation_deg),
                                    scale_range=(c.scale, c.scale), translate_range=(shift_rows, shift_cols),
                                    padding_mode="zeros", mode="bilinear")
             transform.set_random_state(state=self._state)
@@ -165,10 +180,11 @@ class Augmenter:
 
     def intensities(self, image: torch.Tensor) -> torch.Tensor:
         """One image (1, H, W) through the resolution and intensity transforms, clipped to [0, 1.5]."""
-        image = self.resolution(image)
-        for transform in self.intensity:
-            image = transform(image)
-        return torch.nan_to_num(_plain(image).float()).clamp(0.0, MAXIMUM)
+        with _lean():
+            image = self._apply(self.resolution, image)
+            for step in self.intensity:
+                image = self._apply(step, image)
+            return torch.nan_to_num(_plain(image).float()).clamp(0.0, MAXIMUM)
 
     def crops(self, patches: torch.Tensor, crop_size: int) -> torch.Tensor:
         """Augmented grading crops (N, 1, S, S) of context patches (N, 1, 2S, 2S): each patch turned, scaled,
@@ -176,9 +192,9 @@ class Augmenter:
         if patches.shape[0] == 0:
             return central_crops(patches, crop_size)
         shift = round(self.config.shift * crop_size)
-        affine = self._affine(shift, shift)
-        with _one_thread():
-            moved = [_plain(self.elastic(affine(patch))).float() for patch in patches]
+        spatial = (self.config.spatial_prob, self._affine(shift, shift))
+        with _lean():
+            moved = [_plain(self._apply(self.elastic, self._apply(spatial, patch))).float() for patch in patches]
             crops = central_crops(torch.stack(moved), crop_size)
             return torch.stack([self.intensities(crop) for crop in crops])
 
@@ -189,12 +205,14 @@ class Augmenter:
         their labels), then resolution and intensity changes. Labels are never changed: there is no flip."""
         height, width = image.shape[-2:]
         affine = self._affine(round(self.config.shift * height), round(self.config.shift * width))
-        with _one_thread():
-            moved = affine(MetaTensor(image, affine=torch.eye(4, dtype=torch.float64)))
-            matrix = moved.affine.double() if isinstance(moved, MetaTensor) else torch.eye(4, dtype=torch.float64)
-            boxes, keep = move_boxes(target["boxes"], matrix, height, width)
-            moved_target = {**target, "boxes": boxes[keep], "labels": target["labels"][keep]}
-            return self.intensities(_plain(moved).float()), moved_target
+        moved, matrix = image, torch.eye(4, dtype=torch.float64)
+        if self._drawn(self.config.spatial_prob):
+            with _lean(track_meta=True):  # the transform records its matrix in the MetaTensor's affine
+                turned = affine(MetaTensor(image, affine=torch.eye(4, dtype=torch.float64)))
+            moved, matrix = _plain(turned).float(), turned.affine.double()
+        boxes, keep = move_boxes(target["boxes"], matrix, height, width)
+        moved_target = {**target, "boxes": boxes[keep], "labels": target["labels"][keep]}
+        return self.intensities(moved), moved_target
 
 
 def move_boxes(boxes: torch.Tensor, matrix: torch.Tensor, height: int, width: int
