@@ -61,35 +61,35 @@ class AugmentConfig:
     ``enabled=False`` turns everything off)."""
 
     enabled: bool = True
-    spatial_prob: float = 0.7
+    spatial_prob: float = 0.5
     rotation_deg: float = 8.0  # turned by up to ± this
     scale: float = 0.10  # scaled by 1 ± scale
     shift: float = 0.06  # shifted by up to this share of the crop (grading) or image (detector) side
-    elastic_prob: float = 0.2  # grading crops only
+    elastic_prob: float = 0.1  # grading crops only
     elastic_spacing: int = 16  # control-point spacing, pixels of the context patch
     elastic_magnitude: float = 2.0  # control-point offsets up to this, pixels
-    resolution_prob: float = 0.15
+    resolution_prob: float = 0.1
     resolution_min_zoom: float = 0.5  # down-sampled to between this and 1 of the size, then back
-    bias_prob: float = 0.3
+    bias_prob: float = 0.2
     bias: float = 0.15  # bias field polynomial coefficients up to this
-    gamma_prob: float = 0.5
+    gamma_prob: float = 0.3
     gamma: float = 0.25  # intensity ** exp(±gamma)
-    contrast_prob: float = 0.5
+    contrast_prob: float = 0.3
     contrast: float = 0.15  # intensity × (1 ± contrast)
-    histogram_prob: float = 0.15
+    histogram_prob: float = 0.1
     histogram_points: int = 8  # up to this many control points of the histogram shift
-    blur_prob: float = 0.15
+    blur_prob: float = 0.1
     blur_sigma: float = 1.0  # Gaussian blur SD between 0.25 and this, pixels
-    ghosting_prob: float = 0.1
+    ghosting_prob: float = 0.05
     ghosting_alpha: float = 0.5  # Gibbs ringing: k-space truncated by up to this share
-    spike_prob: float = 0.05
-    noise_prob: float = 0.5
+    spike_prob: float = 0.02
+    noise_prob: float = 0.3
     noise: float = 0.03  # Rician noise SD, up to this
 
     @classmethod
     def for_detector(cls) -> AugmentConfig:
         """The detectors' default: no elastic warp (boxes follow affine maps only), smaller shifts."""
-        return cls(elastic_prob=0.0, shift=0.04, spatial_prob=0.5)
+        return cls(elastic_prob=0.0, shift=0.04, spatial_prob=0.4)
 
     def to_dict(self) -> dict:
         """A JSON-ready copy."""
