@@ -23,15 +23,17 @@ print(json.dumps(sorted(sys.modules)))
 
 
 INFERENCE = ("lss.pipeline", "lss.explain", "lss.report", "lss.scene", "lss.entry.grade", "lss.cli.grade_command")
+GRADING = ("lss.pipeline", "lss.preprocess", "lss.explain")  # MONAI is for training (augmentation) only
 TORCH_FREE = ("lss.report", "lss.scene", "lss.model", "lss.entry.choices", "lss.pipeline.reliability")
 LEAKING = "lss.training.annotations"  # the probe's own check: this one does load lss.training
+AUGMENT = "lss.training.augment"  # and this one MONAI
 
 
 @pytest.fixture(scope="module")
 def loaded_modules() -> dict[str, set[str]]:
     """Per package, every module a fresh interpreter holds after importing it and all its submodules (the
     interpreters run side by side)."""
-    names = sorted({*INFERENCE, *TORCH_FREE, LEAKING})
+    names = sorted({*INFERENCE, *GRADING, *TORCH_FREE, LEAKING, AUGMENT})
     running = {name: subprocess.Popen([sys.executable, "-c", PROBE, name], stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True) for name in names}
     loaded = {}
@@ -51,6 +53,11 @@ def test_inference_loads_no_training_phantom_or_loss_module(loaded_modules, name
     assert offending(loaded_modules[name], FORBIDDEN_FOR_INFERENCE) == []
 
 
+@pytest.mark.parametrize("name", GRADING)
+def test_grading_loads_no_monai(loaded_modules, name):
+    assert offending(loaded_modules[name], ("monai",)) == []
+
+
 @pytest.mark.parametrize("name", TORCH_FREE)
 def test_outputs_and_data_model_load_no_torch(loaded_modules, name):
     assert offending(loaded_modules[name], ("torch", "torchvision", "captum", "monai")) == []
@@ -58,4 +65,5 @@ def test_outputs_and_data_model_load_no_torch(loaded_modules, name):
 
 def test_the_probe_sees_a_leak_where_there_is_one(loaded_modules):
     assert offending(loaded_modules[LEAKING], FORBIDDEN_FOR_INFERENCE)
+    assert offending(loaded_modules[AUGMENT], ("monai",))  # training's augmentation does load MONAI
     assert offending(loaded_modules["lss.pipeline"], ("torch",))

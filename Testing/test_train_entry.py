@@ -81,6 +81,8 @@ def test_given_held_out_studies_must_be_unseen():
     ({"device": "tpu"}, "--device must be one of auto, cpu, cuda"),
     ({"epochs": 0}, "--epochs must be at least 1"),
     ({"holdout_fraction": 1.0}, "--holdout-fraction must lie in [0, 1)"),
+    ({"intensity": "by_eye"}, "--intensity must be one of slice_percentile, series_robust"),
+    ({"crop_intensity": "whole_slice"}, "--crop-intensity must be one of as_image, context_robust"),
 ])
 def test_bad_requests_are_refused_by_name(tmp_path, change, message):
     request = TrainRequest(tmp_path, tmp_path / "bundle", **change)
@@ -91,3 +93,28 @@ def test_bad_requests_are_refused_by_name(tmp_path, change, message):
 
 def test_a_request_is_synthetic_only_when_asked(tmp_path):
     assert TrainRequest(tmp_path, tmp_path / "b").synthetic is False
+
+
+def test_the_command_line_selects_the_intensity_method_and_augmentation(monkeypatch, tmp_path):
+    """`lss train --intensity series_robust --crop-intensity context_robust --no-augment` reaches the plan."""
+    import lss.training.presets as presets
+    from lss.cli.main import main
+
+    plans = []
+    real_preset = presets.preset
+
+    def preset_seen(*args, **kwargs):
+        plans.append(real_preset(*args, **kwargs))
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(presets, "preset", preset_seen)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--intensity", "series_robust",
+              "--crop-intensity", "context_robust", "--no-augment"])
+    assert exit_info.value.code == 2 and len(plans) == 1
+    assert plans[0].intensity.to_preprocessing() == {"intensity_method": "series_robust",
+                                                     "crop_intensity_method": "context_robust"}
+    assert plans[0].grader_training.augment.enabled is False and plans[0].detector_training.augment.enabled is False
+    default = TrainRequest(tmp_path, tmp_path / "b")  # the original method, augmentation on
+    assert (default.intensity, default.crop_intensity, default.augment) == ("slice_percentile", "as_image", True)
+

@@ -7,12 +7,19 @@ import json
 import sys
 from pathlib import Path
 
-from lss.entry.choices import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES
+from lss.entry.choices import (
+    CROP_INTENSITY_CHOICES,
+    DEVICE_CHOICES,
+    FORMAT_CHOICES,
+    INTENSITY_CHOICES,
+    PRESET_CHOICES,
+)
 
 EXAMPLE = """examples:
   lss phantom --out train --studies 120 --seed 1000 --enriched
   lss phantom --out test --studies 40 --seed 5000
   lss train --data train --holdout test --format native --out my_bundle --preset demo
+  lss train --data train --out robust_bundle --preset demo --intensity series_robust --crop-intensity context_robust
   lss train --data rsna2024 --format rsna --out rsna_bundle --preset paper --device cuda
   lss train --data labelimg_export --format voc --voc-pixel-spacing 0.7 --class-map classes.csv --out voc_bundle
   torchrun --nproc_per_node 2 -m lss.cli.main train --data train --out ddp_bundle --preset fast"""
@@ -41,6 +48,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work-dir", type=Path, help="checkpoint folder; a re-run with it resumes (default none)")
     parser.add_argument("--synthetic", action="store_true",
                         help="state in the bundle that it was trained on synthetic phantoms only")
+    parser.add_argument("--intensity", default=INTENSITY_CHOICES[0], choices=INTENSITY_CHOICES,
+                        help="intensity normalisation of the networks' images: per-slice percentiles (default) or "
+                             "per-series robust standardisation; recorded in bundle.json, grading follows it")
+    parser.add_argument("--crop-intensity", default=CROP_INTENSITY_CHOICES[0], choices=CROP_INTENSITY_CHOICES,
+                        help="grading crops as the image (default) or standardised by their own surroundings")
+    parser.add_argument("--no-augment", action="store_true", help="train without augmentation")
     voc = parser.add_argument_group("--format voc", "settings a LabelImg / Pascal VOC export does not carry itself")
     voc.add_argument("--voc-pixel-spacing", type=float, metavar="MM",
                      help="pixel spacing declared for PNG/JPG images imported without DICOM (default 1 mm); their "
@@ -62,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     request = TrainRequest(args.data, args.out, args.format, args.preset, args.members, args.epochs,
                            args.detector_epochs, args.holdout, args.holdout_fraction, args.device, args.seed,
-                           args.work_dir, args.synthetic, args.voc_pixel_spacing, args.voc_mapping, args.class_map)
+                           args.work_dir, args.synthetic, args.voc_pixel_spacing, args.voc_mapping, args.class_map,
+                           args.intensity, args.crop_intensity, not args.no_augment)
     with ProgressBars(enabled=distributed.is_main_process()) as bars:
         outcome = run_training(request, bars.control(), on_import=_print_report)
     if distributed.is_main_process():

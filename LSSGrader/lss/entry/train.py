@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from lss.control import RunControl
-from lss.entry.choices import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES
+from lss.entry.choices import (
+    CROP_INTENSITY_CHOICES,
+    DEVICE_CHOICES,
+    FORMAT_CHOICES,
+    INTENSITY_CHOICES,
+    PRESET_CHOICES,
+)
 from lss.errors import InputDataError, UsageError
 
 MIN_STUDIES_TO_HOLD_OUT = 4  # a held-out share needs at least this many studies (one out, three to train on)
@@ -47,6 +53,9 @@ class TrainRequest:
     voc_pixel_spacing: float | None = None
     voc_mapping: Path | None = None
     class_map: Path | None = None
+    intensity: str = "slice_percentile"  # image normalisation, INTENSITY_CHOICES (lss.preprocess.intensity)
+    crop_intensity: str = "as_image"  # grading-crop normalisation, CROP_INTENSITY_CHOICES
+    augment: bool = True  # training augmentation (lss.training.augment)
 
     def import_options(self) -> dict[str, Any]:
         """The importer's settings this request gives (``lss.training.importers.import_studies``)."""
@@ -82,7 +91,9 @@ def check_request(request: TrainRequest) -> None:
     _check_import_options(request)
     for name, value, choices in (("format", request.format, FORMAT_CHOICES),
                                  ("preset", request.preset, PRESET_CHOICES),
-                                 ("device", request.device, DEVICE_CHOICES)):
+                                 ("device", request.device, DEVICE_CHOICES),
+                                 ("intensity", request.intensity, INTENSITY_CHOICES),
+                                 ("crop-intensity", request.crop_intensity, CROP_INTENSITY_CHOICES)):
         if value not in choices:
             raise UsageError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
 
@@ -138,11 +149,13 @@ def run_training(request: TrainRequest, control: RunControl | None = None,
                  on_import: Callable[[Any], None] | None = None) -> TrainOutcome:
     """Import, split, train, evaluate and write the bundle; ``on_import(report)`` after each folder's import."""
     check_request(request)
+    from lss.preprocess.intensity import IntensityChoice
     from lss.training.importers import import_studies
     from lss.training.presets import preset
     from lss.training.run import TrainingData, train_bundle
 
-    plan = preset(request.preset, request.members, request.detector_epochs, request.epochs)
+    plan = preset(request.preset, request.members, request.detector_epochs, request.epochs,
+                  IntensityChoice(request.intensity, request.crop_intensity), request.augment)
     studies, report = import_studies(Path(request.data), request.format, request.import_options())
     reports = [report]
     if on_import is not None:

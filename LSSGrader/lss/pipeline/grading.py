@@ -25,6 +25,7 @@ from lss.model.vocabulary import Grade
 from lss.nets.grader import GraderConfig, GradingCNN, ensemble_probabilities
 from lss.pipeline.detection import Detection
 from lss.preprocess.crops import grading_crops, needs_mirroring
+from lss.preprocess.intensity import CROP_AS_IMAGE
 
 
 @dataclass
@@ -64,15 +65,16 @@ def best_per_slice(placed: list[tuple[FindingKey, Detection]]) -> list[tuple[Fin
 
 
 def grade_slices(placed: list[tuple[FindingKey, Detection]], members: list[GradingCNN],
-                 config: GraderConfig) -> list[SliceGrade]:
-    """Crop and grade every placed detection of one region type with the whole ensemble."""
+                 config: GraderConfig, crop_method: str = CROP_AS_IMAGE) -> list[SliceGrade]:
+    """Crop and grade every placed detection of one region type with the whole ensemble (the crops' intensity
+    under ``crop_method``, the bundle's ``IntensityChoice.crop``)."""
     if not placed:
         return []
     crops, mirrored = [], []
     for key, detection in placed:
         mirror = needs_mirroring(key[1], key[2])
         image = torch.from_numpy(detection.stack.scaled[detection.slice_index])[None]
-        crops.append(grading_crops(image, [detection.box_view], config, [mirror]))
+        crops.append(grading_crops(image, [detection.box_view], config, [mirror], crop_method))
         mirrored.append(mirror)
     batch = torch.cat(crops)
     mean, spread = ensemble_probabilities(members, batch)

@@ -56,6 +56,7 @@ from lss.pipeline.sacral_anchor import split_sagittal
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
 from lss.pipeline.stacks import detector_stacks, grades_foramina
 from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS
+from lss.preprocess.intensity import IntensityChoice
 from lss.preprocess.stack_view import ViewStack, view_stack
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,8 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
         if not chosen[Plane.SAGITTAL] and not chosen[Plane.AXIAL]:
             raise GradingInputError(f"study {study.study_uid}: no sagittal or axial T2 series to grade "
                                     f"(series found: {', '.join(s.description or s.series_uid for s in study.series)})")
-        stacks = {plane: [view_stack(s) for s in found] for plane, found in chosen.items()}
+        intensity = IntensityChoice.from_preprocessing(bundle.description.get("preprocessing"))
+        stacks = {plane: [view_stack(s, intensity.image) for s in found] for plane, found in chosen.items()}
     planned = ((Plane.SAGITTAL, "neural foramina"), (Plane.AXIAL, "central canal and lateral recesses"))
     for plane, region_text in planned:
         if not stacks[plane]:
@@ -135,7 +137,7 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
             if mine:
                 config, _ = bundle.graders[region]
                 members[region] = bundle.grader_members(region, device)
-                grades += grade_slices(mine, members[region], config)
+                grades += grade_slices(mine, members[region], config, intensity.crop)
             control.report("grading", index + 1, len(Region))
         offset = _slice_offset(bundle, options)
         summary = summarize(grades, offset)

@@ -10,18 +10,24 @@ Crops are cut from slices in the canonical view (``lss.preprocess.canonical``) w
 mirrored left–right so that one grader serves both sides: in the axial canonical view that turns a right
 recess into the shape of a left one. Sagittal foramen crops are not mirrored: a parasagittal slice shows
 the left and the right foramen the same way round (mirroring would swap anterior and posterior).
+
+With the crop intensity method ``"context_robust"`` (``lss.preprocess.intensity``) each context patch is
+standardised by its own robust statistics (``standardise_context``) before its central half is taken, in
+training (``lss.training.grading_data``) and inference alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from lss.model.vocabulary import Region, Side
 from lss.nets.grader import GraderConfig
+from lss.preprocess.intensity import CROP_AS_IMAGE, CROP_CONTEXT_ROBUST, robust_statistics, standardise
 
 Box = tuple[float, float, float, float]
 CONTEXT = 2.0  # patch field / crop field
@@ -65,9 +71,22 @@ def central_crops(patches: torch.Tensor, crop_size: int) -> torch.Tensor:
     return resample_patches(patches, theta, crop_size)
 
 
+def standardise_context(patches: torch.Tensor, method: str = CROP_AS_IMAGE) -> torch.Tensor:
+    """Context patches (N, 1, 2S, 2S) under the crop intensity ``method``: unchanged for ``"as_image"``, each
+    standardised by its own robust statistics for ``"context_robust"`` (the crop against its surroundings)."""
+    if method == CROP_AS_IMAGE:
+        return patches
+    if method != CROP_CONTEXT_ROBUST:
+        raise ValueError(f"unknown crop intensity method {method!r}")
+    values = patches.detach().cpu().numpy()
+    standardised = [standardise(patch, robust_statistics(patch)) for patch in values]
+    return torch.from_numpy(np.stack(standardised)).to(patches.dtype) if standardised else patches
+
+
 def grading_crops(image: torch.Tensor, boxes: list[Box], config: GraderConfig,
-                  mirror: list[bool] | None = None) -> torch.Tensor:
+                  mirror: list[bool] | None = None, crop_method: str = CROP_AS_IMAGE) -> torch.Tensor:
     """The grader's input crops (N, 1, S, S) of view-pixel boxes on one scaled view image (1, H, W): the
-    context patch, then its central half — exactly what training sees without augmentation."""
+    context patch (standardised under ``crop_method``), then its central half — exactly what training sees
+    without augmentation."""
     patches = cut_crops(image, boxes, 2 * config.crop_size, CONTEXT * config.box_enlargement, mirror)
-    return central_crops(patches, config.crop_size)
+    return central_crops(standardise_context(patches, crop_method), config.crop_size)

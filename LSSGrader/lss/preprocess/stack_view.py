@@ -12,7 +12,7 @@ import numpy as np
 from lss.model.findings import Box
 from lss.model.study import Stack
 from lss.preprocess.canonical import CanonicalView, canonical_view
-from lss.preprocess.intensity import scale_slice
+from lss.preprocess.intensity import SLICE_PERCENTILE, scale_slices
 
 ViewBox = tuple[float, float, float, float]
 
@@ -49,13 +49,14 @@ class ViewStack:
         return self.geometry.pixel_to_lps((col_min + col_max) / 2 - 0.5, (row_min + row_max) / 2 - 0.5, slice_index)
 
 
-def scaled_view(pixels: np.ndarray, view: CanonicalView) -> np.ndarray:
-    """Stored slices (slices, rows, columns) in the canonical view, each scaled to [0, 1.5] (float32)."""
-    return np.stack([scale_slice(image) for image in view.image_to_view(pixels)])
+def scaled_view(pixels: np.ndarray, view: CanonicalView, method: str = SLICE_PERCENTILE) -> np.ndarray:
+    """Stored slices (slices, rows, columns) in the canonical view, scaled to [0, 1.5] (float32) under the
+    intensity ``method`` (``lss.preprocess.intensity``)."""
+    return scale_slices(view.image_to_view(pixels), method)
 
 
-def view_stack(stack: Stack) -> ViewStack:
-    """Read a stack's pixels once and put them in the canonical view, scaled."""
+def view_stack(stack: Stack, method: str = SLICE_PERCENTILE) -> ViewStack:
+    """Read a stack's pixels once and put them in the canonical view, scaled under the intensity ``method``."""
     pixels = stack.load_pixels()
     view = canonical_view(stack.geometry, stack.plane)
-    return ViewStack(stack, view, pixels, scaled_view(pixels, view))
+    return ViewStack(stack, view, pixels, scaled_view(pixels, view, method))

@@ -19,6 +19,7 @@ from lss.model.study import Stack
 from lss.model.vocabulary import Plane
 from lss.preprocess.detector_classes import DETECTOR_CLASSES, TRAINING_ROLES
 from lss.preprocess.detector_io import resize_for_detector
+from lss.preprocess.intensity import SLICE_PERCENTILE
 from lss.preprocess.stack_view import view_stack
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation
 
@@ -47,9 +48,11 @@ class DetectionImage:
 
 
 def detection_images(study: AnnotatedStudy, plane: Plane, size: int,
-                     roles: tuple[str, ...] | None = None) -> list[DetectionImage]:
+                     roles: tuple[str, ...] | None = None, method: str = SLICE_PERCENTILE
+                     ) -> list[DetectionImage]:
     """Every slice of the study's detector series for ``plane`` — the stacks whose role is in ``roles``
-    (default ``TRAINING_ROLES[plane]``) — with the boxes annotated on it (or shared, see ``stack_boxes``)."""
+    (default ``TRAINING_ROLES[plane]``) — with the boxes annotated on it (or shared, see ``stack_boxes``),
+    scaled under the intensity ``method`` (``lss.preprocess.intensity``)."""
     class_names = DETECTOR_CLASSES[plane]
     roles = TRAINING_ROLES[plane] if roles is None else roles
     images = []
@@ -57,7 +60,7 @@ def detection_images(study: AnnotatedStudy, plane: Plane, size: int,
         if stack.role not in roles:
             continue
         mine = [box for box in stack_boxes(study, stack) if box.detector_class in class_names]
-        viewed = view_stack(stack)
+        viewed = view_stack(stack, method)
         view = viewed.view
         resized, factor = resize_for_detector(viewed.scaled, size)
         for index in range(resized.shape[0]):

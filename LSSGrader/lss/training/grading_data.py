@@ -17,9 +17,9 @@ import torch
 from lss.model.vocabulary import Level, Region, Side
 from lss.nets.grader import N_GRADES, GraderConfig
 from lss.preprocess.canonical import canonical_view
-from lss.preprocess.crops import CONTEXT, cut_crops, needs_mirroring
+from lss.preprocess.crops import CONTEXT, cut_crops, needs_mirroring, standardise_context
 from lss.preprocess.detector_classes import DETECTOR_ROLES
-from lss.preprocess.intensity import scale_slice
+from lss.preprocess.intensity import IntensityChoice, slice_scaler
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation
 from lss.training.detection_data import QUANTISATION
 
@@ -67,8 +67,11 @@ class GradingSamples:
                               np.concatenate([p.offsets for p in parts]))
 
 
-def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig) -> GradingSamples:
-    """Context patches of every graded box of ``region`` in the study, on the series the region is graded on."""
+def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig,
+                    intensity: IntensityChoice | None = None) -> GradingSamples:
+    """Context patches of every graded box of ``region`` in the study, on the series the region is graded on,
+    normalised under ``intensity`` (the original methods when None) exactly as inference does."""
+    intensity = intensity or IntensityChoice()
     patch_size = 2 * config.crop_size
     parts = []
     role = DETECTOR_ROLES[region.plane]
@@ -78,13 +81,15 @@ def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig)
             continue
         view = canonical_view(stack.geometry, stack.plane)
         pixels = view.image_to_view(stack.load_pixels())
+        scale = slice_scaler(pixels, intensity.image)
         middle = _run_middles(boxes)
         for index in sorted({box.slice_index for box in boxes}):
             on_slice = [box for box in boxes if box.slice_index == index]
-            image = torch.from_numpy(scale_slice(pixels[index]))[None]
+            image = torch.from_numpy(scale(pixels[index]))[None]
             mirror = [needs_mirroring(box.region, box.side) for box in on_slice]
-            crops = cut_crops(image, [view.box_to_view(box.pixels) for box in on_slice], patch_size,
-                              CONTEXT * config.box_enlargement, mirror)
+            crops = standardise_context(cut_crops(image, [view.box_to_view(box.pixels) for box in on_slice],
+                                                  patch_size, CONTEXT * config.box_enlargement, mirror),
+                                        intensity.crop)
             allowed = np.zeros((len(on_slice), N_GRADES), bool)
             for row, box in enumerate(on_slice):
                 allowed[row, [int(g) for g in box.grades]] = True

@@ -9,6 +9,7 @@ from functools import cache
 
 from lss.model.vocabulary import Plane, Region
 from lss.nets.grader import GraderConfig
+from lss.preprocess.intensity import IntensityChoice
 from lss.training.annotations import AnnotatedStudy
 from lss.training.detection_data import DetectionImage, detection_images
 from lss.training.grading_data import GradingSamples, grading_samples
@@ -37,14 +38,17 @@ def pixels_cached(study: AnnotatedStudy) -> Iterator[AnnotatedStudy]:
             stack.pixel_source = original
 
 
-def prepare_study(study: AnnotatedStudy, detector_size: int, grader: GraderConfig) -> PreparedStudy:
-    """Everything the detectors and graders train or are evaluated on, from one study."""
+def prepare_study(study: AnnotatedStudy, detector_size: int, grader: GraderConfig,
+                  intensity: IntensityChoice | None = None) -> PreparedStudy:
+    """Everything the detectors and graders train or are evaluated on, from one study, normalised under
+    ``intensity`` (the plan's ``TrainingPlan.intensity``; the original methods when None)."""
+    intensity = intensity or IntensityChoice()
     with pixels_cached(study):
         return PreparedStudy(
             study.study_uid,
             study.stratum(),
-            {plane: detection_images(study, plane, detector_size) for plane in Plane},
-            {region: grading_samples(study, region, grader) for region in Region},
+            {plane: detection_images(study, plane, detector_size, intensity.image) for plane in Plane},
+            {region: grading_samples(study, region, grader, intensity) for region in Region},
         )
 
 

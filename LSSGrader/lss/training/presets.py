@@ -12,6 +12,12 @@ reference), and train and test the graders on the slices within one slice of the
 run (the disc lies there). ``demo`` also validates its detectors on a fixed subset of 200 images and gives
 each region type its own grader epochs (canal 8, which it learns fastest; recess 16; foramen 14): this
 keeps a run on 120 phantom studies under 30 minutes on 2 CPU cores.
+
+Every preset normalises intensities the original way (``IntensityChoice()``: per-slice percentiles) unless
+``preset(..., intensity=IntensityChoice("series_robust", "context_robust"))`` asks for per-series robust
+standardisation and crops standardised by their surroundings (``lss.preprocess.intensity``); the plan's choice
+is written into ``bundle.json["preprocessing"]`` and grading reads it from there. Augmentation
+(``lss.training.augment``, MONAI transforms) is on in every preset; ``preset(..., augment=False)`` turns it off.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig
 from lss.nets.grader import GraderConfig
 from lss.preprocess.detector_classes import DETECTOR_CLASSES
+from lss.preprocess.intensity import IntensityChoice
 from lss.training.train_detector import DetectorTraining
 from lss.training.train_grader import GraderTraining
 
@@ -45,6 +52,7 @@ class TrainingPlan:
     validation_fraction: float = 0.2
     segmenter_epochs: int = 8
     segmenter_slices: int = 400  # axial slices (chosen at random) the segmenter trains on
+    intensity: IntensityChoice = field(default_factory=IntensityChoice)  # recorded in bundle.json "preprocessing"
 
     def detector_config(self, plane: Plane) -> DetectorConfig:
         """The detector configuration of a plane under this plan."""
@@ -70,8 +78,11 @@ class TrainingPlan:
 
 
 def preset(name: str, members: int | None = None, detector_epochs: int | None = None,
-           grader_epochs: int | None = None) -> TrainingPlan:
-    """A named preset, optionally with another member count or epoch counts."""
+           grader_epochs: int | None = None, intensity: IntensityChoice | None = None,
+           augment: bool = True) -> TrainingPlan:
+    """A named preset, optionally with another member count or epoch counts, another intensity normalisation
+    (e.g. ``IntensityChoice("series_robust", "context_robust")``; the original methods by default) and with
+    training augmentation switched off (``augment=False``)."""
     if name == "demo":
         plan = TrainingPlan("demo", detector_training=DetectorTraining(epochs=5, images_per_epoch=600,
                                                                        validation_images=200),
@@ -101,4 +112,11 @@ def preset(name: str, members: int | None = None, detector_epochs: int | None = 
     if grader_epochs is not None:
         plan.grader_training = replace(plan.grader_training, epochs=grader_epochs)
         plan.grader_epochs_by_region = {}
+    if intensity is not None:
+        plan.intensity = intensity
+    if not augment:
+        plan.detector_training = replace(plan.detector_training, augment=replace(plan.detector_training.augment,
+                                                                                 enabled=False))
+        plan.grader_training = replace(plan.grader_training, augment=replace(plan.grader_training.augment,
+                                                                             enabled=False))
     return plan

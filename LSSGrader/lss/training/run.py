@@ -88,8 +88,8 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     splits = ensemble_splits(uids, strata, plan.n_splits, plan.validation_fraction, seed)
     checkpoints = Path(work_dir) if work_dir is not None else None
 
-    pool = [prepare_study(s, plan.detector_image_size, plan.grader) for s in data.pool]
-    heldout = [prepare_study(s, plan.detector_image_size, plan.grader) for s in data.heldout]
+    pool = [prepare_study(s, plan.detector_image_size, plan.grader, plan.intensity) for s in data.pool]
+    heldout = [prepare_study(s, plan.detector_image_size, plan.grader, plan.intensity) for s in data.heldout]
     timings["prepare_s"] = time.perf_counter() - started
     detectors, detection_metrics = _train_detectors(pool, heldout, plan, splits[0], device, seed, control, checkpoints,
                                                      timings)
@@ -239,7 +239,8 @@ def _description(data: TrainingData, plan: TrainingPlan, seed: int, device: torc
         "preprocessing": {
             "view": "canonical (lss.preprocess.canonical): axial anterior up, patient left on image right; "
                     "sagittal superior up, anterior left",
-            "intensity": "per-slice 0.5-99.5 percentile scaling to [0, 1], clipped at 1.5",
+            "intensity": plan.intensity.describe(),
+            **plan.intensity.to_preprocessing(),
             "grading_crop": f"box enlarged x{plan.grader.box_enlargement}, resampled to {plan.grader.crop_size} px; "
                             "right lateral recess mirrored",
         },

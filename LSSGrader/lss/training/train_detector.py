@@ -1,4 +1,5 @@
-"""Train a region detector: AdamW with a one-cycle schedule, multi-scale images, intensity jitter, early stopping.
+"""Train a region detector: AdamW with a one-cycle schedule, multi-scale images, MONAI augmentation (boxes follow
+the spatial transforms, ``lss.training.augment``), early stopping.
 
 The epoch kept is the one with the best validation recall at IoU 0.3 averaged over the classes (ties go to
 the earlier epoch). A checkpoint after every epoch makes runs resumable and cancellation safe.
@@ -18,7 +19,7 @@ import torch
 from lss.control import RunControl
 from lss.nets.detector import DetectorConfig, build_detector
 from lss.training import distributed
-from lss.training.augment import AugmentConfig, jitter_intensity
+from lss.training.augment import AugmentConfig, augmenter_for
 from lss.training.checkpoint import resume_training, save_training
 from lss.training.detection_data import DetectionImage
 from lss.training.detection_eval import detection_scores
@@ -36,7 +37,7 @@ class DetectorTraining:
     scale_jitter: int = 32  # training image sizes: min_size ± this (pixels)
     images_per_epoch: int | None = None  # a random subset of this many images per epoch (None: all)
     validation_images: int | None = None  # a fixed random subset of the validation images (None: all)
-    augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(rotation_deg=0, scale=0, shift=0))
+    augment: AugmentConfig = field(default_factory=AugmentConfig.for_detector)
 
     def to_dict(self) -> dict:
         """A JSON-ready copy."""
@@ -82,16 +83,22 @@ def train_detector(train: list[DetectionImage], val: list[DetectionImage], confi
              "bad_epochs": 0}
     state = resume_training(checkpoint, model, optimiser, scheduler, generator, fresh)
     ddp_model = distributed.wrap(model, device)
+    augmenter = augmenter_for(settings.augment, seed)
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
         ddp_model.train()
         epoch_started = time.perf_counter()
+        if augmenter is not None:
+            augmenter.reseed(seed, state["epoch"], distributed.world()[0])
         model.transform.min_size = sizes
         order = distributed.my_share(torch.randperm(len(train), generator=generator)[:per_epoch].tolist())
         losses = []
         for start in range(0, len(order), settings.batch_size):
             batch = [train[i] for i in order[start:start + settings.batch_size]]
-            images = jitter_intensity(torch.stack([image.tensor() for image in batch]), settings.augment, generator)
-            targets = [{k: v.to(device) for k, v in image.target().items()} for image in batch]
+            pairs = [(image.tensor(), image.target()) for image in batch]
+            if augmenter is not None:
+                pairs = [augmenter.detection(image, target) for image, target in pairs]
+            images = [image for image, _ in pairs]
+            targets = [{k: v.to(device) for k, v in target.items()} for _, target in pairs]
             loss_parts = ddp_model([image.to(device) for image in images], targets)
             loss = sum(loss_parts.values())
             optimiser.zero_grad()

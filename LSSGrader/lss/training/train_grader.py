@@ -17,7 +17,7 @@ import torch
 from lss.control import RunControl
 from lss.nets.grader import GraderConfig, GradingCNN
 from lss.training import distributed
-from lss.training.augment import AugmentConfig, crops_from_patches
+from lss.training.augment import AugmentConfig, augmenter_for, crops_from_patches
 from lss.training.checkpoint import resume_training, save_training
 from lss.training.grading_data import GradingSamples
 from lss.training.losses import class_weights, set_nll_loss
@@ -71,14 +71,17 @@ def train_grader(train: GradingSamples, val: GradingSamples, config: GraderConfi
     state = resume_training(checkpoint, model, optimiser, scheduler, generator, fresh)
     ddp_model = distributed.wrap(model, device)
     weights_on_device = weights.to(device)
+    augmenter = augmenter_for(settings.augment, seed)
     while state["epoch"] < settings.epochs and state["bad_epochs"] < settings.patience:
         ddp_model.train()
+        if augmenter is not None:
+            augmenter.reseed(seed, state["epoch"], distributed.world()[0])
         order = torch.randperm(len(train), generator=generator)[:settings.samples_per_epoch].tolist()
         mine = distributed.my_share(order)
         losses = []
         for start in range(0, len(mine), settings.batch_size):
             index = mine[start:start + settings.batch_size]
-            crops = crops_from_patches(train_patches[index], config.crop_size, settings.augment, generator)
+            crops = crops_from_patches(train_patches[index], config.crop_size, augmenter)
             loss = set_nll_loss(ddp_model(crops.to(device)), train_allowed[index].to(device), weights_on_device)
             optimiser.zero_grad()
             loss.backward()
