@@ -215,12 +215,12 @@ def test_training_inputs_under_series_robust_do_not_move_with_a_rescaled_export(
     choice = IntensityChoice(SERIES_ROBUST, CROP_CONTEXT_ROBUST)
     config = GraderConfig(crop_size=64)
     study = next(iter(import_native(phantom_studies[1].folder)))
-    original = ([d.image for d in detection_images(study, Plane.AXIAL, 320, choice.image)],
+    original = ([d.image for d in detection_images(study, Plane.AXIAL, 320, method=choice.image)],
                 grading_samples(study, Region.CENTRAL_CANAL, config, choice).patches)
     for stack in study.stacks:
         source = stack.pixel_source
         stack.pixel_source = (lambda source=source: source() * 3.7 + 250.0)
-    rescaled = ([d.image for d in detection_images(study, Plane.AXIAL, 320, choice.image)],
+    rescaled = ([d.image for d in detection_images(study, Plane.AXIAL, 320, method=choice.image)],
                 grading_samples(study, Region.CENTRAL_CANAL, config, choice).patches)
     assert len(original[0]) == len(rescaled[0]) > 0 and original[1].shape == rescaled[1].shape
     assert max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(*[original[0], rescaled[0]],

@@ -47,7 +47,7 @@ class DetectionImage:
         return {"boxes": torch.from_numpy(self.boxes).reshape(-1, 4), "labels": torch.from_numpy(self.labels)}
 
 
-def detection_images(study: AnnotatedStudy, plane: Plane, size: int,
+def detection_images(study: AnnotatedStudy, plane: Plane, size: int, *,
                      roles: tuple[str, ...] | None = None, method: str = SLICE_PERCENTILE
                      ) -> list[DetectionImage]:
     """Every slice of the study's detector series for ``plane`` — the stacks whose role is in ``roles``

@@ -47,7 +47,7 @@ def prepare_study(study: AnnotatedStudy, detector_size: int, grader: GraderConfi
         return PreparedStudy(
             study.study_uid,
             study.stratum(),
-            {plane: detection_images(study, plane, detector_size, intensity.image) for plane in Plane},
+            {plane: detection_images(study, plane, detector_size, method=intensity.image) for plane in Plane},
             {region: grading_samples(study, region, grader, intensity) for region in Region},
         )
 
