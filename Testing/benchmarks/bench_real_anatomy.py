@@ -103,6 +103,13 @@ def grade_and_report(study: Path, out: Path, model: Path | None, min_score: floa
     print(f"  discs: {len(discs)} {[d.level.value for d in discs]} at z {heights} (spacing {spacings} mm)")
     print(f"  foramen boxes: {foramen_boxes}; findings: {len(run.findings.findings)} {dict(grades)}; "
           f"assessed: {run.assessed}")
+    reliable = [f for f in run.findings.findings if f.reliable]
+    serious = [f for f in reliable if f.grade.is_dichotomous_positive]
+    print(f"  reliable findings: {len(reliable)} of {len(run.findings.findings)}; moderate/severe presented as "
+          f"reliable: {len(serious)}")
+    if run.reliability is not None:
+        print(f"  reliability: {run.reliability.score:.2f}, anatomy found: {run.reliability.anatomy_found}; "
+              f"{run.reliability.statement}")
     for note in outcome.notes[:8]:
         print(f"  note: {note}")
     print(f"  outputs and overlays: {out}")
