@@ -22,8 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="compare predicted findings with reference findings (detection, agreement, accuracy)",
         description="Compare predicted findings with reference findings: reference grade counts, detection recall "
                     "at IoU 0.2/0.3/0.4, Gwet's AC1 (4 grades and dichotomous) with 95% CI, Cohen's kappa, "
-                    "sensitivity and specificity, confusion matrices. Writes metrics.json, report.md and PNG "
-                    "figures.",
+                    "sensitivity and specificity, confusion matrices; when predictions carry a reliability, how the "
+                    "reliability gate performs (coverage, agreement of reliable and unreliable findings, "
+                    "risk-coverage). Writes metrics.json, report.md and PNG figures.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reference", required=True, type=Path, metavar="PATH",
                         help="reference findings: a JSON file or a folder of them (e.g. phantom folders)")
@@ -34,7 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate, write the report, print a JSON summary."""
+    """Evaluate, write the report, print a JSON summary (with ``reliability_coverage`` when predictions carry a
+    reliability)."""
     from lss.evaluation.evaluate import EvaluationInputError, evaluate
     from lss.evaluation.report import write_report
 
@@ -55,5 +57,7 @@ def run(args: argparse.Namespace) -> int:
                             for region, stats in metrics["grading"].items()},
         "report": str(written["report"]),
     }
+    if "reliability" in metrics:  # predictions carrying a reliability: the share of keys the gate keeps
+        summary["reliability_coverage"] = {region: gate["coverage"] for region, gate in metrics["reliability"].items()}
     print(json.dumps(summary, indent=2))
     return 0

@@ -7,7 +7,8 @@ what happens when a study turns up twice. Studies are paired by ``study_uid``; b
 studies. Boxes are paired by image (SOPInstanceUID), not by slice number (:mod:`lss.evaluation.detection`).
 Grading compares per-level summaries (``summarize_by_key``: one grade per (level, region, side), the worst); a
 key graded on one side only counts as *normal* on the other (a detector that finds nothing reports nothing),
-and ``imputed_normal`` says how often that happened.
+and ``imputed_normal`` says how often that happened. When predicted findings carry a reliability, the
+``reliability`` section tells how the reliability gate performs (:mod:`lss.evaluation.reliability_metrics`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from lss.evaluation.detection import DEFAULT_THRESHOLDS, detection_metrics
 from lss.evaluation.grading import grading_metrics
 from lss.evaluation.inputs import EvaluationInputError, load_side
+from lss.evaluation.reliability_metrics import GatedPair, gated_pair, reliability_metrics
 from lss.model.findings import FindingKey, StudyFindings, key_order
 from lss.model.summary import summarize_by_key
 from lss.model.vocabulary import Grade, Level, Region
@@ -39,8 +41,9 @@ def evaluate(reference: Path, predictions: Path,
     ``grade_counts`` (reference grades per region type, Table 2), ``detection`` (:func:`detection_metrics`,
     Table 3, with ``pairing``: how many boxes were paired by image and how many by slice index), ``grading``
     (per region type plus ``all``: :func:`grading_metrics`, Table 4 and the confusion matrices), ``by_level``
-    (per level: grading metrics of all its keys) and ``inputs`` (per side, the file read for each study and the
-    files set aside).
+    (per level: grading metrics of all its keys), ``inputs`` (per side, the file read for each study and the
+    files set aside) and, only when some predicted finding carries a reliability, ``reliability`` (per region type
+    plus ``all``: :func:`reliability_metrics`, how the reliability gate performs).
     """
     reference_reads, prediction_reads = load_side(reference, "reference"), load_side(predictions, "predictions")
     references, predicted = reference_reads.studies, prediction_reads.studies
@@ -54,18 +57,19 @@ def evaluate(reference: Path, predictions: Path,
             parts.append(f"predicted but not in the reference: {', '.join(only_predicted)}")
         raise EvaluationInputError("studies do not match; " + "; ".join(parts))
     uids = sorted(references)
-    pairs: list[tuple[FindingKey, int, int]] = []
+    gated: list[GatedPair] = []
     imputed = {"reference": 0, "predictions": 0}
     for uid in uids:
         truth = {finding.key: int(finding.grade) for finding in summarize_by_key(references[uid].findings)}
-        guess = {finding.key: int(finding.grade) for finding in summarize_by_key(predicted[uid].findings)}
+        guess = {finding.key: finding for finding in summarize_by_key(predicted[uid].findings)}
         for key in sorted(set(truth) | set(guess), key=key_order):
             imputed["reference"] += key not in truth
             imputed["predictions"] += key not in guess
-            pairs.append((key, truth.get(key, int(Grade.NORMAL)), guess.get(key, int(Grade.NORMAL))))
+            gated.append(gated_pair(key, truth.get(key, int(Grade.NORMAL)), guess.get(key)))
+    pairs = [(pair.key, pair.reference, pair.predicted) for pair in gated]
     grading = {region.value: _grading([p for p in pairs if p[0][1] is region]) for region in Region}
     grading["all"] = _grading(pairs)
-    return {
+    metrics: dict[str, Any] = {
         "n_studies": len(uids),
         "studies": uids,
         "thresholds": [float(t) for t in thresholds],
@@ -77,6 +81,10 @@ def evaluate(reference: Path, predictions: Path,
         "by_level": {level.value: _grading([p for p in pairs if p[0][0] is level]) for level in Level},
         "inputs": {"reference": reference_reads.summary(), "predictions": prediction_reads.summary()},
     }
+    reliability = reliability_metrics(gated)
+    if reliability is not None:
+        metrics["reliability"] = reliability
+    return metrics
 
 
 def _grading(pairs: list[tuple[FindingKey, int, int]]) -> dict[str, Any]:

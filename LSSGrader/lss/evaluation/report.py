@@ -15,6 +15,8 @@ from lss.model.vocabulary import Region
 
 REGION_ROWS: tuple[tuple[str, str], ...] = tuple((r.value, r.label.capitalize()) for r in Region) + (("all", "All"),)
 LEVEL_PLOT = "by_level.png"
+AGREEMENT_HEADER: tuple[str, ...] = ("Region", "Grades", "n", "Gwet AC1 (95% CI)", "P", "Cohen κ", "Agreement",
+                                     "Sensitivity (95% CI)", "Specificity (95% CI)")
 
 
 def write_report(metrics: dict[str, Any], out_dir: Path) -> dict[str, Path]:
@@ -39,7 +41,8 @@ def write_report(metrics: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 
 
 def render_markdown(metrics: dict[str, Any]) -> str:
-    """The report as Markdown: reference grades, detection recall, grading agreement, confusion matrices, levels."""
+    """The report as Markdown: reference grades, detection recall, grading agreement, confusion matrices, levels,
+    and the reliability gate when the metrics have a ``reliability`` section."""
     imputed = metrics["imputed_normal"]
     lines = [
         "# LSS evaluation report",
@@ -72,9 +75,7 @@ def render_markdown(metrics: dict[str, Any]) -> str:
         lines.append(_row([name, *recalls, *(_percent(table[t]["precision"]) for t in labels)]))
     lines += ["", _pairing_note(detection.get("pairing")), *_set_aside_lines(metrics.get("inputs")),
               "", "## Grading agreement", "",
-              _row(["Region", "Grades", "n", "Gwet AC1 (95% CI)", "P", "Cohen κ", "Agreement",
-                    "Sensitivity (95% CI)", "Specificity (95% CI)"]),
-              _row(["---"] * 9)]
+              _row(AGREEMENT_HEADER), _row(["---"] * len(AGREEMENT_HEADER))]
     for region, name in REGION_ROWS:
         lines += _agreement_rows(name, metrics["grading"][region])
     lines += ["", "## Confusion matrices (rows: reference, columns: prediction)", ""]
@@ -91,7 +92,44 @@ def render_markdown(metrics: dict[str, Any]) -> str:
         recalls = [_percent(detection["by_level"][level][t]["recall"]) for t in labels]
         lines.append(_row([level, str(grading["n"]), _number(four.get("gwet_ac1")), _number(two.get("gwet_ac1")),
                            _percent(four.get("percent_agreement")), *recalls]))
+    lines += _reliability_lines(metrics.get("reliability"))
     return "\n".join(lines) + "\n"
+
+
+def _reliability_lines(section: dict[str, Any] | None) -> list[str]:
+    """The "Reliability gate" section (:mod:`lss.evaluation.reliability_metrics`); nothing without one."""
+    if not section:
+        return []
+    lines = ["", "## Reliability gate", "",
+             "A key counts as reliable when its predicted finding is marked reliable. Coverage is the share of the "
+             "keys with a reliability that the gate keeps. Keys whose prediction was missing (counted as normal) or "
+             "carries no reliability are counted apart, never as reliable. Error: the dichotomous call "
+             "(normal/mild vs moderate/severe) differs from the reference.",
+             "",
+             _row(["Region", "With reliability", "Reliable", "Coverage", "Without reliability (missing / not judged)",
+                   "Error, reliable", "Error, unreliable", "Error, without reliability"]),
+             _row(["---"] * 8)]
+    for region, name in REGION_ROWS:
+        gate = section[region]
+        without, error = gate["without_reliability"], gate["dichotomous_error"]
+        lines.append(_row([name, str(gate["n_with_reliability"]), str(gate["n_reliable"]), _percent(gate["coverage"]),
+                           f"{without['n']} ({without['imputed_normal']} / {without['not_judged']})",
+                           *(_percent(error[group]) for group in ("reliable", "unreliable", "without_reliability"))]))
+    lines += ["", "### Grading agreement of reliable and unreliable findings", "",
+              _row(AGREEMENT_HEADER), _row(["---"] * len(AGREEMENT_HEADER))]
+    for region, name in REGION_ROWS:
+        for group in ("reliable", "unreliable"):
+            lines += _agreement_rows(f"{name}, {group}", section[region][group])
+    lines += ["", "### Risk–coverage", "",
+              "Per reliability threshold: coverage (dichotomous accuracy) of the keys whose reliability is at or "
+              "above it.", "",
+              _row(["Reliability ≥", *(name for _, name in REGION_ROWS)]), _row(["---"] * (1 + len(REGION_ROWS)))]
+    for index, entry in enumerate(section["all"]["risk_coverage"]):
+        cells = [section[region]["risk_coverage"][index] for region, _ in REGION_ROWS]
+        lines.append(_row([f"{entry['threshold']:.1f}", *(f"{_percent(cell['coverage'])} "
+                                                           f"({_percent(cell['dichotomous_accuracy'])})"
+                                                           for cell in cells)]))
+    return lines
 
 
 def _pairing_note(pairing: dict[str, dict[str, int]] | None) -> str:

@@ -15,8 +15,8 @@ def summarize_by_key(findings: Iterable[Finding]) -> list[Finding]:
 
     - ``grade``: the highest grade among the key's findings.
     - The *representative* is, among the findings carrying that grade, the one with the highest detection
-      score (a missing score ranks lowest; ties go to the first in input order). Its ``probabilities`` and
-      ``uncertainty`` are the summary's.
+      score (a missing score ranks lowest; ties go to the first in input order). Its ``probabilities``,
+      ``uncertainty``, ``reliability`` and ``reliable`` are the summary's.
     - ``detection_score``: the maximum over the key's findings (None if none has one).
     - ``boxes``: every box of every finding of the key, in input order.
     - ``measures``: per measure, the value from the highest-ranked finding that has it, ranking findings by
@@ -49,6 +49,8 @@ def _summarize_group(group: list[Finding]) -> Finding:
         probabilities=worst.probabilities,
         detection_score=max(scores) if scores else None,
         uncertainty=worst.uncertainty,
+        reliability=worst.reliability,
+        reliable=worst.reliable,
         measures=measures,
         note="; ".join(notes),
     )
