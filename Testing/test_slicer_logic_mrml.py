@@ -83,7 +83,7 @@ def test_grading_panel_drives_the_real_logic_on_mrml(slicer_modules, phantom_stu
     panel.setParameters(parameters)
     panel.onApply()
 
-    assert view.statuses[-1] == "Done: 25 findings." and view.progress
+    assert view.statuses[-1].startswith("Done: 25 findings. Reliability: ") and view.progress
     table = parameters.resultsTable
     assert table.GetNumberOfRows() == 25 and view.results[-1][0] is table
     assert Path(parameters.lastOutputFolder, "findings.json").is_file()
