@@ -51,7 +51,8 @@ class LSSGrader(ScriptedLoadableModule):
             "Detects and grades lumbar spinal stenosis on lumbar spine MRI: central canal and lateral"
             " recesses on axial T2, neural foramina on sagittal T1 (normal, mild, moderate, severe)."
             " Pick a study, click Detect &amp; Grade; boxes are coloured by grade (normal white, mild blue,"
-            " moderate orange, severe red). <b>Research use only, not for clinical use.</b>"
+            " moderate orange, severe red); a faint box named '(unreliable)' is a finding not to trust."
+            " <b>Research use only, not for clinical use.</b>"
             ' See the <a href="https://github.com/lss-project/SlicerLSS">project page</a>.'
         )
         self.parent.acknowledgementText = _(

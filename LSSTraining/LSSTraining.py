@@ -22,7 +22,15 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
-from LSSTrainingLib.shared import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES, EngineLogicMixin, RunViewMixin
+from LSSTrainingLib.shared import (
+    CROP_INTENSITY_CHOICES,
+    DEVICE_CHOICES,
+    FORMAT_CHOICES,
+    INTENSITY_CHOICES,
+    PRESET_CHOICES,
+    EngineLogicMixin,
+    RunViewMixin,
+)
 from LSSTrainingLib.training_panel import TrainingPanel, checkpointFolder
 
 #
@@ -68,6 +76,9 @@ class LSSTrainingParameterNode:
     epochs - grader epochs (0: the preset's).
     device - auto, cpu or cuda.
     synthetic - the studies are synthetic phantoms (the bundle says so).
+    intensity - image intensity normalisation: slice_percentile or series_robust (recorded in the bundle).
+    cropIntensity - grading-crop normalisation: as_image or context_robust (recorded in the bundle).
+    augment - augment the training images (random spatial, resolution and intensity changes; no flips).
     referenceDirectory - evaluation: reference findings (e.g. phantom ground truth).
     predictionsDirectory - evaluation: predicted findings (lss grade outputs).
     """
@@ -80,6 +91,9 @@ class LSSTrainingParameterNode:
     epochs: Annotated[int, Minimum(0)] = 0
     device: Annotated[str, Choice(DEVICE_CHOICES)] = "auto"
     synthetic: bool = False
+    intensity: Annotated[str, Choice(INTENSITY_CHOICES)] = "slice_percentile"
+    cropIntensity: Annotated[str, Choice(CROP_INTENSITY_CHOICES)] = "as_image"
+    augment: bool = True
     referenceDirectory: pathlib.Path
     predictionsDirectory: pathlib.Path
 
@@ -187,11 +201,14 @@ class LSSTrainingLogic(ScriptedLoadableModuleLogic, EngineLogicMixin):
 
     def train(self, dataset, datasetFormat: str, output, preset: str = "demo", members: int | None = None,
               epochs: int | None = None, device: str = "auto", synthetic: bool = False, progress=None,
-              cancelRequested=None, holdoutFraction: float = 0.2):
+              cancelRequested=None, holdoutFraction: float = 0.2, intensity: str = "slice_percentile",
+              cropIntensity: str = "as_image", augment: bool = True):
         """Train a model bundle from ``dataset`` into ``output`` through the engine's train entry.
 
         Returns the engine's TrainOutcome, or None when cancelled. Checkpoints go to ``output`` + '.checkpoints',
-        so a cancelled run resumes when started again.
+        so a cancelled run resumes when started again. ``intensity`` (INTENSITY_CHOICES) and ``cropIntensity``
+        (CROP_INTENSITY_CHOICES) choose the intensity normalisation the bundle records; ``augment`` False trains
+        without augmentation.
         """
         self.importEngine()
         from lss.control import RunCancelled, RunControl
@@ -200,7 +217,8 @@ class LSSTrainingLogic(ScriptedLoadableModuleLogic, EngineLogicMixin):
         request = TrainRequest(
             data=pathlib.Path(dataset), out=pathlib.Path(output), format=datasetFormat, preset=preset,
             members=members, epochs=epochs, holdout_fraction=holdoutFraction, device=device,
-            work_dir=checkpointFolder(output), synthetic=synthetic,
+            work_dir=checkpointFolder(output), synthetic=synthetic, intensity=intensity,
+            crop_intensity=cropIntensity, augment=augment,
         )
         control = RunControl(progress=progress, cancel_requested=cancelRequested or (lambda: False))
         try:

@@ -16,7 +16,7 @@ from lss.model.vocabulary import Grade
 from lss.scene.layers import HEAT_COLOURS
 from lss.scene.navigation import jump_to_finding, roi_centre_ras, show_grades
 from lss.scene.results import corrected_findings, save_scene_bundle, show_results
-from lss.scene.rois import finding_rois, roi_corners_lps, set_grade
+from lss.scene.rois import READ_STYLE, UNRELIABLE_STYLE, finding_rois, roi_corners_lps, set_grade
 from lss.scene.run_folder import folder_nodes, run_folders
 from lss.scene.study_volumes import sop_uids, stack_geometry, study_volume_nodes
 from lss.scene.volumes import ijk_to_ras, numpy_matrix, vtk_matrix
@@ -101,6 +101,46 @@ def test_rois_are_coloured_and_named_by_grade(loaded):
         assert name.endswith(f"{100 * probabilities[int(grade)]:.0f}%")
 
 
+def _style(node) -> tuple[float, float]:
+    display = node.GetDisplayNode()
+    return display.GetOutlineOpacity(), display.GetFillOpacity()
+
+
+def test_unreliable_findings_are_drawn_faint_in_their_grade_colour(loaded):
+    _, results = loaded
+    unreliable = [node for node in results.rois if node.GetAttribute("LSS.reliable") == "false"]
+    reliable = [node for node in results.rois if node.GetAttribute("LSS.reliable") == "true"]
+    assert unreliable and reliable and len(unreliable) + len(reliable) == len(results.rois)
+    assert UNRELIABLE_STYLE.outline_opacity < READ_STYLE.outline_opacity
+    assert UNRELIABLE_STYLE.fill_opacity < READ_STYLE.fill_opacity
+    for nodes, style in ((unreliable, UNRELIABLE_STYLE), (reliable, READ_STYLE)):
+        for node in nodes:
+            assert _style(node) == pytest.approx((style.outline_opacity, style.fill_opacity))
+            assert node.GetDisplayNode().GetOpacity() == 1.0 and node.GetDisplayNode().GetVisibility2D()
+            grade = Grade[node.GetAttribute("LSS.grade").upper()]
+            assert np.allclose(node.GetDisplayNode().GetColor(), grade.colour_rgb)
+            assert np.allclose(node.GetDisplayNode().GetSelectedColor(), grade.colour_rgb)
+            assert node.GetName().endswith(" (unreliable)") == (style is UNRELIABLE_STYLE)
+
+
+def test_a_readers_grade_is_no_longer_marked_unreliable(demo_read, study):
+    """set_grade makes the grade the reader's: suffix and faint style go, the model's judgement stays recorded."""
+    scene = new_scene()
+    results = show_results(scene, study, demo_read.outcome.run)
+    node = next(node for node in results.rois if node.GetAttribute("LSS.reliable") == "false")
+    untouched = [other for other in results.rois if other is not node]
+    before = [(other.GetName(), _style(other)) for other in untouched]
+    assert node.GetName().endswith(" (unreliable)") and node.GetAttribute("LSS.reader_graded") is None
+    set_grade(node, Grade.MILD)
+    assert node.GetName().endswith("— mild") and "unreliable" not in node.GetName()
+    assert _style(node) == pytest.approx((READ_STYLE.outline_opacity, READ_STYLE.fill_opacity))
+    assert np.allclose(node.GetDisplayNode().GetColor(), Grade.MILD.colour_rgb)
+    assert node.GetAttribute("LSS.reader_graded") == "true"
+    assert node.GetAttribute("LSS.reliable") == "false" and node.GetAttribute("LSS.reliability")
+    assert [(other.GetName(), _style(other)) for other in untouched] == before
+    assert corrected_findings(scene, study.study_uid).findings[results.rois.index(node)].grade is Grade.MILD
+
+
 def test_the_table_has_one_row_per_key_and_jumps_to_its_finding(loaded, demo_read):
     scene, results = loaded
     summary = read_findings(demo_read.out / "findings.json").findings
@@ -181,6 +221,9 @@ def test_attributes_and_findings_survive_an_mrb_round_trip(demo_read, study, tmp
     assert restored.ReadFromMRB(str(tmp_path / "read.mrb"))
     after = corrected_findings(restored, study.study_uid)
     assert len(finding_rois(restored)) == len(finding_rois(scene))
+    styles = [_style(node) for node in finding_rois(restored)]
+    assert styles == [_style(node) for node in finding_rois(scene)]
+    assert (UNRELIABLE_STYLE.outline_opacity, UNRELIABLE_STYLE.fill_opacity) in styles  # the faint style is saved
     assert [(f.key, f.grade, f.probabilities) for f in after.findings] == [
         (f.key, f.grade, f.probabilities) for f in before.findings]
     for a, b in zip(after.findings, before.findings, strict=True):

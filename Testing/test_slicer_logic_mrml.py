@@ -83,7 +83,7 @@ def test_grading_panel_drives_the_real_logic_on_mrml(slicer_modules, phantom_stu
     panel.setParameters(parameters)
     panel.onApply()
 
-    assert view.statuses[-1] == "Done: 25 findings." and view.progress
+    assert view.statuses[-1].startswith("Done: 25 findings. Reliability: ") and view.progress
     table = parameters.resultsTable
     assert table.GetNumberOfRows() == 25 and view.results[-1][0] is table
     assert Path(parameters.lastOutputFolder, "findings.json").is_file()
@@ -109,3 +109,27 @@ def test_training_logic_returns_none_when_cancelled_and_keeps_its_checkpoint_fol
                                                 holdoutFraction=0.0)  # three studies: too few to hold one out
     assert outcome is None
     assert not (out / "bundle.json").exists()
+
+
+def test_training_logic_passes_the_intensity_and_augmentation_choices_to_the_train_entry(slicer_modules, monkeypatch,
+                                                                                        tmp_path: Path) -> None:
+    """The real LSSTrainingLogic.train builds the engine's TrainRequest: the chosen normalisation and augmentation
+    reach it, and leaving them out (like the parameter node's defaults) gives the engine's own defaults."""
+    import lss.entry.train as train_entry
+
+    _scene, _grader, training = slicer_modules
+    requests = []
+    monkeypatch.setattr(train_entry, "run_training", lambda request, control=None: requests.append(request) or "done")
+    logic = training.LSSTrainingLogic()
+    assert logic.train(tmp_path, "native", tmp_path / "bundle", "fast", device="cpu", intensity="series_robust",
+                       cropIntensity="context_robust", augment=False) == "done"
+    logic.train(tmp_path, "native", tmp_path / "bundle", "fast", device="cpu")
+    chosen, defaults = requests
+    assert (chosen.intensity, chosen.crop_intensity, chosen.augment) == ("series_robust", "context_robust", False)
+    assert (chosen.preset, chosen.device, chosen.work_dir) == ("fast", "cpu", tmp_path / "bundle.checkpoints")
+    engine = train_entry.TrainRequest(tmp_path, tmp_path)
+    assert (defaults.intensity, defaults.crop_intensity, defaults.augment) == (
+        engine.intensity, engine.crop_intensity, engine.augment)
+    node = training.LSSTrainingParameterNode  # the stand-in wrapper leaves the field defaults as class attributes
+    assert (node.intensity, node.cropIntensity, node.augment) == (
+        engine.intensity, engine.crop_intensity, engine.augment)

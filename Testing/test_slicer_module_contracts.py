@@ -95,7 +95,8 @@ def _combo_items(repo_root: Path, module: str) -> dict[str, tuple[str, ...]]:
 
 @pytest.mark.parametrize(("module", "expected"), [
     ("LSSGrader", {"heatmaps": "HEATMAP_CHOICES", "device": "DEVICE_CHOICES"}),
-    ("LSSTraining", {"datasetFormat": "FORMAT_CHOICES", "preset": "PRESET_CHOICES", "device": "DEVICE_CHOICES"}),
+    ("LSSTraining", {"datasetFormat": "FORMAT_CHOICES", "preset": "PRESET_CHOICES", "device": "DEVICE_CHOICES",
+                     "intensity": "INTENSITY_CHOICES", "cropIntensity": "CROP_INTENSITY_CHOICES"}),
 ])
 def test_choice_fields_match_the_engine_and_the_ui(repo_root: Path, module: str, expected: dict) -> None:
     from lss.entry import choices

@@ -28,6 +28,9 @@ class Parameters:
     epochs: int = 3
     device: str = "cpu"
     synthetic: bool = True
+    intensity: str = "series_robust"
+    cropIntensity: str = "context_robust"
+    augment: bool = False
     referenceDirectory: Path = Path(".")
     predictionsDirectory: Path = Path(".")
 
@@ -49,8 +52,10 @@ class FakeLogic:
         return EngineSummary("9.9", "/engine", True, [])
 
     def train(self, dataset, datasetFormat, output, preset="demo", members=None, epochs=None, device="auto",
-              synthetic=False, progress=None, cancelRequested=None, holdoutFraction=0.2):
-        self.calls.append(("train", dataset, datasetFormat, output, preset, members, epochs, device, synthetic))
+              synthetic=False, progress=None, cancelRequested=None, holdoutFraction=0.2, intensity="slice_percentile",
+              cropIntensity="as_image", augment=True):
+        self.calls.append(("train", dataset, datasetFormat, output, preset, members, epochs, device, synthetic,
+                           intensity, cropIntensity, augment))
         if module_libraries.play_events(self, progress, cancelRequested):
             return None
         return SimpleNamespace(summary=["AC1 central canal 0.91"], pool_studies=8, heldout_studies=2, out=output)
@@ -73,12 +78,26 @@ def setup():
 def test_train_passes_the_settings_and_logs_the_held_out_summary(setup) -> None:
     panel, logic, view, _parameters = setup
     panel.onTrain()
-    assert logic.calls == [("train", Path("/data/studies"), "voc", Path("/models/new"), "fast", None, 3, "cpu", True)]
+    assert logic.calls == [("train", Path("/data/studies"), "voc", Path("/models/new"), "fast", None, 3, "cpu", True,
+                            "series_robust", "context_robust", False)]
+    assert "Intensity series_robust, grading crops context_robust, augmentation off." in view.log
     assert "detector axial: epoch 1 loss 0.5" in view.log
     assert view.log[-1] == "AC1 central canal 0.91"
     assert view.statuses[-1] == f"Bundle written to {Path('/models/new')} (8 training, 2 held-out studies)."
     assert Controls(start=False, cancel=True, progress=True) in view.controls
     assert view.controls[-1] == Controls(start=True, cancel=False, progress=False)
+
+
+@pytest.mark.parametrize(("intensity", "crop", "augment"), [("slice_percentile", "as_image", True),
+                                                             ("series_robust", "as_image", True),
+                                                             ("slice_percentile", "context_robust", False)])
+def test_the_intensity_and_augmentation_choices_reach_the_logic(setup, intensity: str, crop: str,
+                                                                augment: bool) -> None:
+    panel, logic, view, parameters = setup
+    parameters.intensity, parameters.cropIntensity, parameters.augment = intensity, crop, augment
+    panel.onTrain()
+    assert logic.calls[-1][-3:] == (intensity, crop, augment)
+    assert f"Intensity {intensity}, grading crops {crop}, augmentation {'on' if augment else 'off'}." in view.log
 
 
 def test_cancelled_training_says_where_the_checkpoints_are(setup) -> None:

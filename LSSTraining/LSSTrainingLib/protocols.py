@@ -30,7 +30,8 @@ class TrainingLogic(EngineLogic, Protocol):
     def train(self, dataset: Path, datasetFormat: str, output: Path, preset: str = "demo",
               members: int | None = None, epochs: int | None = None, device: str = "auto", synthetic: bool = False,
               progress: ProgressCallback | None = None, cancelRequested: CancelCheck | None = None,
-              holdoutFraction: float = 0.2) -> TrainingResult | None: ...
+              holdoutFraction: float = 0.2, intensity: str = "slice_percentile", cropIntensity: str = "as_image",
+              augment: bool = True) -> TrainingResult | None: ...
     def evaluate(self, reference: Path, predictions: Path, outDir: Path | None = None) -> Any: ...
 
 
@@ -45,5 +46,8 @@ class TrainingParameters(Protocol):
     epochs: int
     device: str
     synthetic: bool
+    intensity: str
+    cropIntensity: str
+    augment: bool
     referenceDirectory: Path
     predictionsDirectory: Path

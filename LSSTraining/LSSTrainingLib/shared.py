@@ -8,6 +8,13 @@ from LSSGraderLib.run_view import RunViewMixin
 
 addEngineToPath()
 
-from lss.entry.choices import DEVICE_CHOICES, FORMAT_CHOICES, PRESET_CHOICES  # noqa: E402
+from lss.entry.choices import (  # noqa: E402
+    CROP_INTENSITY_CHOICES,
+    DEVICE_CHOICES,
+    FORMAT_CHOICES,
+    INTENSITY_CHOICES,
+    PRESET_CHOICES,
+)
 
-__all__ = ["DEVICE_CHOICES", "FORMAT_CHOICES", "PRESET_CHOICES", "EngineLogicMixin", "RunViewMixin"]
+__all__ = ["CROP_INTENSITY_CHOICES", "DEVICE_CHOICES", "FORMAT_CHOICES", "INTENSITY_CHOICES", "PRESET_CHOICES",
+           "EngineLogicMixin", "RunViewMixin"]

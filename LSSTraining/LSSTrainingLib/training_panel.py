@@ -64,10 +64,14 @@ class TrainingPanel(RunPanel):
             return
         self.view.appendLog(_("Training on {dataset} ({format}, preset {preset}).").format(
             dataset=dataset, format=parameters.datasetFormat, preset=parameters.preset))
+        self.view.appendLog(_("Intensity {intensity}, grading crops {crop}, augmentation {augment}.").format(
+            intensity=parameters.intensity, crop=parameters.cropIntensity,
+            augment=_("on") if parameters.augment else _("off")))
         outcome = self.runWork(lambda: self.logic.train(
             dataset, parameters.datasetFormat, output, parameters.preset, parameters.members or None,
             parameters.epochs or None, parameters.device, parameters.synthetic, progress=self.onProgress,
-            cancelRequested=self.cancelRequested))
+            cancelRequested=self.cancelRequested, intensity=parameters.intensity,
+            cropIntensity=parameters.cropIntensity, augment=parameters.augment))
         if outcome is None:
             self.view.setStatus(_("Cancelled; checkpoints kept in {folder}.").format(folder=checkpointFolder(output)))
             return

@@ -5,11 +5,20 @@ is oriented with its slice), as wide and high as the box, and only ``THICKNESS_S
 thick (so it shows on its own slice only); locked; coloured by grade; named like
 ``L4/L5 left lateral recess — moderate 71%``. Level, region, side, grade, probabilities, uncertainty and
 where the box lives (series, SOP instance, slice) are node attributes, which are saved with the scene.
+
+An unreliable finding (``Finding.reliable`` False) keeps its grade colour but is drawn faint in the slice views
+(``UNRELIABLE_STYLE``: a half-transparent outline, no fill) and its name ends " (unreliable)". The markups ROI's
+slice-view representation draws its outline at the display node's opacity × outline opacity and its cut face at
+opacity × fill opacity, so these two properties are what sets it apart (its outline width is fixed in the slice
+views; ``LineThickness`` would change the 3-D view only). A reader's correction (``set_grade``) makes the grade
+the reader's: the suffix and the faint style go, ``LSS.reader_graded`` says so, and ``LSS.reliability`` /
+``LSS.reliable`` keep what the model said.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +30,32 @@ from lss.scene.volumes import lss_attribute, numpy_matrix, vtk_matrix
 THICKNESS_SHARE = 0.5
 ROLE = lss_attribute("role")
 FINDING_ROLE = "finding"
+READER_GRADED = "reader_graded"  # attribute: "true" once a reader set the grade (set_grade)
+
+
+@dataclass(frozen=True)
+class RoiStyle:
+    """How a finding ROI is drawn in the slice views besides its grade colour: outline and fill opacity (0-1)."""
+
+    outline_opacity: float
+    fill_opacity: float
+
+
+READ_STYLE = RoiStyle(outline_opacity=1.0, fill_opacity=0.05)  # a reliable (or not judged, or reader-read) finding
+UNRELIABLE_STYLE = RoiStyle(outline_opacity=0.4, fill_opacity=0.0)  # faint: not to be trusted without reading
+
+
+def roi_style(finding: Finding) -> RoiStyle:
+    """UNRELIABLE_STYLE for a finding judged unreliable, else READ_STYLE."""
+    return UNRELIABLE_STYLE if finding.reliable is False else READ_STYLE
+
+
+def show_finding_style(display, grade: Grade, style: RoiStyle) -> None:
+    """Colour an ROI display node by ``grade`` (DESIGN.md §4) and draw it in ``style``."""
+    display.SetSelectedColor(*grade.colour_rgb)
+    display.SetColor(*grade.colour_rgb)
+    display.SetOutlineOpacity(style.outline_opacity)
+    display.SetFillOpacity(style.fill_opacity)
 
 
 def roi_name(finding: Finding) -> str:
@@ -46,11 +81,7 @@ def add_finding_roi(scene, finding: Finding, box: Box, slice_spacing: float):
     node.SetSize(width, height, max(THICKNESS_SHARE * abs(slice_spacing), 0.2))
     node.SetLocked(True)
     node.CreateDefaultDisplayNodes()
-    display = node.GetDisplayNode()
-    colour = finding.grade.colour_rgb
-    display.SetSelectedColor(*colour)
-    display.SetColor(*colour)
-    display.SetFillOpacity(0.05)
+    show_finding_style(node.GetDisplayNode(), finding.grade, roi_style(finding))
     for name, value in finding_attributes(finding, box).items():
         node.SetAttribute(lss_attribute(name), value)
     return node
@@ -111,11 +142,15 @@ def finding_from_roi(node, geometry: StackGeometry, sop_uids: list[str],
 
 
 def set_grade(node, grade: Grade) -> None:
-    """Change an ROI's grade (a reader's correction): attribute, colour and name follow."""
+    """Change an ROI's grade (a reader's correction): attribute, colour and name follow.
+
+    The grade is now the reader's, read on the image, so the model's doubt no longer applies to it: the name loses
+    " (unreliable)", the ROI is drawn in READ_STYLE and ``LSS.reader_graded`` becomes "true"; the model's
+    ``LSS.reliability`` and ``LSS.reliable`` stay as a record of what the model said."""
     node.SetAttribute(lss_attribute("grade"), grade.label)
+    node.SetAttribute(lss_attribute(READER_GRADED), "true")
     display = node.GetDisplayNode()
     if display is not None:
-        display.SetSelectedColor(*grade.colour_rgb)
-        display.SetColor(*grade.colour_rgb)
+        show_finding_style(display, grade, READ_STYLE)
     level, region, side = (node.GetAttribute(lss_attribute(n)) for n in ("level", "region", "side"))
     node.SetName(roi_name(Finding(Level(level), Region(region), Side(side), grade)))
