@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.errors import InvalidDicomError
 from scipy import ndimage
 
 REGIONS = ("central_canal", "lateral_recess", "neural_foramen")
@@ -71,12 +72,17 @@ PIXEL_CONDITIONS: dict[str, PixelChange] = {
 
 
 def perturb_study(source: Path, target: Path, change: PixelChange) -> None:
-    """Copy a phantom study folder and apply ``change`` to every image frame of every DICOM file."""
+    """Copy a phantom study folder and apply ``change`` to every image frame of every DICOM file (any file name)."""
     shutil.copytree(source, target)
-    for path in sorted(target.rglob("*.dcm")):
-        ds = pydicom.dcmread(path)
+    changed_files = 0
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):  # vendor-style names have no extension
+        try:
+            ds = pydicom.dcmread(path)
+        except InvalidDicomError:
+            continue
         if "PixelData" not in ds:
             continue
+        changed_files += 1
         stored = ds.pixel_array.astype(np.float64)
         frames = stored.reshape(-1, *stored.shape[-2:])
         changed = np.stack([change(frame) for frame in frames]).reshape(stored.shape)
@@ -86,6 +92,8 @@ def perturb_study(source: Path, target: Path, change: PixelChange) -> None:
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
         ds.PixelData = np.clip(np.rint(changed), low, top).astype(dtype).tobytes()
         ds.save_as(path, enforce_file_format=True)
+    if not changed_files:
+        raise RuntimeError(f"{source}: no DICOM image to perturb")
 
 
 def generate(out: Path, studies: int, seed: int, **options) -> Path:
