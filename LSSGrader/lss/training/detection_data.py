@@ -75,11 +75,13 @@ def detection_images(study: AnnotatedStudy, plane: Plane, size: int, *,
 
 
 def stack_boxes(study: AnnotatedStudy, stack: Stack) -> list[BoxAnnotation]:
-    """The boxes on ``stack``, plus — for each detector class it has no box of — that class's boxes on another
-    stack of the study with the same geometry (same slices, same pixels: the boxes hold there too)."""
+    """The boxes on ``stack``, plus — for each detector class it has no box of — that class's boxes on a stack of
+    another role with the same geometry (a sagittal T2 acquired on the sagittal T1's slices: the boxes hold there
+    too). Stacks of the same role are separate images even where their geometry is alike (e.g. 2-D exports with
+    declared geometry) and never share boxes."""
     own = [box for box in study.boxes if box.stack_key == stack.key]
     have = {box.detector_class for box in own}
-    twins = {other.key for other in study.stacks if other.key != stack.key
+    twins = {other.key for other in study.stacks if other.key != stack.key and other.role != stack.role
              and same_geometry(other.geometry, stack.geometry)}
     borrowed = [box for box in study.boxes if box.stack_key in twins and box.detector_class not in have]
     unique = {(box.detector_class, box.slice_index, box.pixels, box.side, box.level): box for box in borrowed}
