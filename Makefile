@@ -45,10 +45,12 @@ demo: venv
 # Re-train the bundled demo model (Resources/Models/demo) from phantom studies; see README "Training".
 DEMO_MODEL_DATA := demo_model_data
 demo-model: venv
-	$(VENV)/bin/lss phantom --out $(DEMO_MODEL_DATA)/train --studies 120 --seed 1000 --enriched
+	$(VENV)/bin/lss phantom --out $(DEMO_MODEL_DATA)/train --studies 200 --seed 1000 --enriched --style mixed
 	$(VENV)/bin/lss phantom --out $(DEMO_MODEL_DATA)/heldout --studies 40 --seed 5000
 	$(VENV)/bin/lss train --data $(DEMO_MODEL_DATA)/train --holdout $(DEMO_MODEL_DATA)/heldout --format native \
-		--preset demo --synthetic --seed 0 --device cpu --out Resources/Models/demo
+		--preset demo --synthetic --seed 0 --device cpu --detector-epochs 6 \
+		--intensity series_robust --crop-intensity context_robust --out Resources/Models/demo
+	$(VENV_PYTHON) Testing/benchmarks/bench_robustness.py --studies 6 --record Resources/Models/demo/generalisation.json
 
 bench: venv
 	@if [ -f Testing/benchmarks/run_all.py ]; then \

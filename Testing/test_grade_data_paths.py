@@ -33,6 +33,10 @@ def one_mr_image(tmp_path) -> Path:
 
 
 def test_a_study_where_nothing_can_be_graded_is_not_assessed_with_exit_4(one_mr_image, tmp_path, capsys):
+    image = one_mr_image / "image.dcm"
+    dataset = pydicom.dcmread(image)
+    dataset.PixelData = bytes(len(dataset.PixelData))  # a blank image: nothing to detect
+    dataset.save_as(image)
     out = tmp_path / "read"
     assert main(["grade", str(one_mr_image), "--out", str(out), "--quiet"]) == 4
     printed = capsys.readouterr().out
@@ -43,6 +47,20 @@ def test_a_study_where_nothing_can_be_graded_is_not_assessed_with_exit_4(one_mr_
         assert f"| {level} | " + " | ".join(["not assessed"] * 5) + " |" in report
     assert json.loads((out / "findings.json").read_text())["extra"]["assessment"] == "not assessed"
     assert json.loads((out / "run.json").read_text())["assessed"] is False
+
+
+def test_an_image_of_no_spine_is_not_assessed_whatever_the_detector_finds_on_it(one_mr_image, tmp_path, capsys):
+    """MR_small covers 2 cm: any "canal" on it is far too small to be a lumbar canal, so nothing is reliable."""
+    out = tmp_path / "read"
+    assert main(["grade", str(one_mr_image), "--out", str(out), "--quiet"]) == 4
+    printed = capsys.readouterr().out
+    assert printed.startswith("Not assessed:")
+    findings = json.loads((out / "findings.json").read_text())
+    assert findings["extra"]["assessment"].startswith("not assessed")
+    assert not any(finding["reliable"] for finding in findings["findings"])
+    assert findings["extra"]["reliability"]["anatomy_found"] is False
+    assert json.loads((out / "run.json").read_text())["assessed"] is False
+    assert "No moderate or severe" not in (out / "report.md").read_text()
 
 
 def test_reader_warnings_reach_run_json_report_and_findings(demo_read, tmp_path):
@@ -78,7 +96,7 @@ def test_rows_that_claim_more_pixels_than_the_file_holds_are_refused_by_name(one
     study.mkdir()
     shutil.copy(get_testdata_file("MR_small.dcm"), study / "good.dcm")
     shutil.copy(image, study / "bad.dcm")
-    assert main(["grade", str(study), "--out", str(tmp_path / "read"), "--quiet"]) == 4  # graded what it could
+    assert main(["grade", str(study), "--out", str(tmp_path / "read"), "--quiet"]) == 4  # read what it could
     record = json.loads((tmp_path / "read" / "run.json").read_text())
     skipped = [note for note in record["data_quality"] if note["kind"] == "skipped_file"]
     assert skipped[0]["file"] == str(study / "bad.dcm") and "header and pixels disagree" in skipped[0]["message"]

@@ -159,11 +159,14 @@ def test_a_plan_selects_the_method_and_the_bundle_records_it_machine_readably(tm
     assert IntensityChoice.from_preprocessing(loaded.description["preprocessing"]) == plan.intensity
 
 
-def test_the_bundled_demo_model_without_the_field_keeps_the_per_slice_method(repo_root):
+def test_the_bundled_demo_model_records_its_methods_and_a_bundle_without_them_keeps_the_per_slice_method(
+        repo_root):
     manifest = read_manifest(repo_root / "Resources" / "Models" / "demo")
-    assert "intensity_method" not in manifest["preprocessing"]
-    assert IntensityChoice.from_preprocessing(manifest["preprocessing"]) == IntensityChoice(SLICE_PERCENTILE,
-                                                                                            CROP_AS_IMAGE)
+    assert IntensityChoice.from_preprocessing(manifest["preprocessing"]) == IntensityChoice(SERIES_ROBUST,
+                                                                                            CROP_CONTEXT_ROBUST)
+    older = {key: value for key, value in manifest["preprocessing"].items()
+             if key not in ("intensity_method", "crop_intensity_method")}
+    assert IntensityChoice.from_preprocessing(older) == IntensityChoice(SLICE_PERCENTILE, CROP_AS_IMAGE)
 
 
 class _Stop(Exception):

@@ -100,8 +100,25 @@ def test_anatomical_plausibility():
     assert not two.found and two.factor == 0.0 and "2 lumbar disc(s) found" in two.reasons[0]
     assert not anatomy_check(spine([]), True).found
     assert not anatomy_check(spine([35, 36, 37], midline=False), True).found
-    unchecked = anatomy_check(spine([]), False)
+
+
+def sized_canal(side_mm: float) -> Finding:
+    """A central-canal finding whose box is ``side_mm`` wide and half as deep."""
+    corners = ((0, 0, 0), (side_mm, 0, 0), (side_mm, side_mm / 2, 0), (0, side_mm / 2, 0))
+    box = Box("1.2.3", "1.2.3.4", 0, 10, 10, 20, 20, corners)
+    return Finding(Level.L4_L5, Region.CENTRAL_CANAL, Side.NONE, Grade.SEVERE, boxes=[box],
+                   probabilities=(0.0, 0.0, 0.1, 0.9), detection_score=0.9, uncertainty=0.01)
+
+
+def test_without_a_sagittal_series_the_anatomy_is_found_only_where_a_canal_has_lumbar_size():
+    unchecked = anatomy_check(spine([]), False, [sized_canal(1.4), sized_canal(16.0)])
     assert unchecked.found and unchecked.factor == NO_SAGITTAL_FACTOR
+    assert "no sagittal series" in unchecked.reasons[0]
+    tiny = anatomy_check(spine([]), False, [sized_canal(1.4)])
+    assert not tiny.found and tiny.factor == 0.0 and "canal boxes: 1.4 mm" in tiny.reasons[0]
+    recess_only = [finding(region=Region.LATERAL_RECESS, side=Side.LEFT)]
+    assert not anatomy_check(spine([]), False, recess_only).found
+    assert not anatomy_check(spine([]), False, [sized_canal(80.0)]).found
 
 
 # --- the threshold -------------------------------------------------------------------------------------------
@@ -128,12 +145,15 @@ def test_the_threshold_comes_from_the_bundle_or_the_documented_default():
     assert (default.threshold, default.source) == (DEFAULT_THRESHOLD, "default")
 
 
-def test_the_demo_bundle_records_no_threshold_and_gets_the_default():
+def test_the_demo_bundle_records_the_threshold_chosen_on_its_held_out_keys():
     from lss.bundle.demo import DEMO_BUNDLE
 
     description = json.loads((DEMO_BUNDLE / "bundle.json").read_text())
-    assert "reliability" not in description
-    assert ReliabilitySettings.from_description(description).source == "default"
+    settings = ReliabilitySettings.from_description(description)
+    assert settings.source == "bundle" and settings.threshold == description["reliability"]["threshold"]
+    assert set(settings.reference) == {region.value for region in Region}
+    heldout = description["reliability"]["heldout"]
+    assert heldout["keys"] > 0 and heldout["error_kept"] <= 0.1
 
 
 def test_the_bundle_threshold_decides_which_findings_are_reliable():
@@ -235,27 +255,35 @@ def test_the_slicer_status_line_says_when_not_to_trust_the_read():
 # --- a phantom study whose sagittal detections find only two discs ---------------------------------------------
 
 
-def two_lowest_discs_only(detect):
-    """``lss.pipeline.run._detect`` wrapped to drop the sagittal disc detections above L4/L5 (nothing else)."""
+def two_lowest_discs_only(detect, study_folder):
+    """``lss.pipeline.run._detect`` wrapped to drop the sagittal disc detections nearer to a true disc above L4/L5
+    than to L5/S1 or L4/L5 (nothing else; the true discs are read from the phantom's ground truth)."""
+    from lss.model.findings_io import read_findings
     from lss.model.vocabulary import Plane
     from lss.preprocess.detector_classes import DISC
+
+    truth = read_findings(study_folder / "ground_truth.json").discs
+    centres = np.array([disc.centre_lps for disc in truth])
+    kept = {Level.L5_S1, Level.L4_L5}
+
+    def lowest_two(detection) -> bool:
+        nearest = truth[int(np.argmin(np.linalg.norm(centres - detection.centre_lps, axis=1)))]
+        return nearest.level in kept
 
     def wrapped(bundle, plane, stacks, options, device, control):
         found = detect(bundle, plane, stacks, options, device, control)
         if plane is not Plane.SAGITTAL:
             return found
-        heights = sorted(d.centre_lps[2] for d in found if d.class_name == DISC)
-        cut = next(h for h, above in zip(heights, heights[1:], strict=False) if above - h > 9.0)  # top of L5/S1
-        cut = next(h for h, above in zip(heights, heights[1:], strict=False) if h > cut and above - h > 9.0)
-        return [d for d in found if d.class_name != DISC or d.centre_lps[2] <= cut]
+        return [d for d in found if d.class_name != DISC or lowest_two(d)]
 
     return wrapped
 
 
 @pytest.fixture(scope="module")
 def lost_anatomy(tmp_path_factory):
-    """Seed 7 graded with the demo bundle after the sagittal disc detections of all but the two lowest discs were
-    dropped (nothing else is changed): the levels rest on two discs, the lumbar anatomy was not found."""
+    """Seed 5 (moderate and severe stenoses at L4/L5) graded with the demo bundle after the sagittal disc
+    detections of all but the two lowest discs were dropped (nothing else is changed): the levels rest on two
+    discs, the lumbar anatomy was not found."""
     import lss.pipeline.run as pipeline
     from conftest import one_torch_thread
     from lss.bundle.demo import DEMO_BUNDLE
@@ -267,9 +295,9 @@ def lost_anatomy(tmp_path_factory):
     from lss.report.outputs import write_outputs
 
     root = tmp_path_factory.mktemp("lost_anatomy")
-    generate_study(root, 7, 0, PhantomOptions())
+    generate_study(root, 5, 0, PhantomOptions())
     patch = pytest.MonkeyPatch()
-    patch.setattr(pipeline, "_detect", two_lowest_discs_only(pipeline._detect))
+    patch.setattr(pipeline, "_detect", two_lowest_discs_only(pipeline._detect, root / "PHANTOM_0000"))
     try:
         with one_torch_thread():
             run = pipeline.grade_study(assign_roles(read_study(root / "PHANTOM_0000")), load_bundle(DEMO_BUNDLE),
@@ -334,7 +362,7 @@ def test_lss_grade_says_plainly_that_the_lumbar_anatomy_was_not_found_and_exits_
     from lss.cli.main import main
 
     _, out = lost_anatomy
-    monkeypatch.setattr(pipeline, "_detect", two_lowest_discs_only(pipeline._detect))
+    monkeypatch.setattr(pipeline, "_detect", two_lowest_discs_only(pipeline._detect, out.parent / "PHANTOM_0000"))
     code = main(["grade", str(out.parent / "PHANTOM_0000"), "--out", str(tmp_path / "read"), "--quiet",
                  "--heatmaps", "none", "--device", "cpu"])
     printed = capsys.readouterr().out.splitlines()

@@ -11,8 +11,10 @@ A finding's reliability is the product of four factors, each in [0, 1] (1 = noth
 * **Anatomical plausibility** of the study (``anatomy_check``): 0 when the lumbar anatomy was not found — fewer
   than ``MIN_LUMBAR_DISCS`` discs, no midline, or the disc levels not in a plausible column (half or more of the
   gaps between neighbouring discs outside ``DISC_SPACING_MM`` or tilted more than ``MAX_TILT_DEG`` from the
-  spine's axis); otherwise 1 less ``VIOLATION_PENALTY`` per implausible gap; ``NO_SAGITTAL_FACTOR`` when there
-  is no sagittal series to check the levels on.
+  spine's axis); otherwise 1 less ``VIOLATION_PENALTY`` per implausible gap. Without a sagittal series the levels
+  cannot be checked: ``NO_SAGITTAL_FACTOR`` when at least one central-canal box has a lumbar size (its longer side
+  within ``CANAL_BOX_MM``: the dural sac is about 10–25 mm wide and at least about 4 mm deep even when severely
+  narrowed, see ``lss.phantom.morphometry``), else not found — a 2-cm field of view of another organ is no spine.
 
 A finding is *reliable* when its reliability is at least the threshold. The threshold is chosen at training time
 on held-out keys (``choose_threshold``) and recorded in bundle.json under ``"reliability"``
@@ -31,16 +33,18 @@ from typing import Any
 
 import numpy as np
 
-from lss.model.findings import Finding, FindingKey
+from lss.model.findings import Box, Finding, FindingKey
 from lss.model.read import StudyReliability
+from lss.model.vocabulary import Region
 from lss.pipeline.spine_levels import DISC_SPACING_MM, SpineLevels
 
-DEFAULT_THRESHOLD = 0.15  # for bundles trained before reliability was recorded (the demo bundle)
+DEFAULT_THRESHOLD = 0.15  # for bundles trained before reliability was recorded
 DEFAULT_MAX_ERROR = 0.1  # dichotomous error allowed among held-out keys at or above the chosen threshold
 MIN_LUMBAR_DISCS = 3
 MAX_TILT_DEG = 50.0
 VIOLATION_PENALTY = 0.25
 NO_SAGITTAL_FACTOR = 0.5
+CANAL_BOX_MM = (6.0, 45.0)  # plausible longer side of a central-canal box, in millimetres
 MAX_MEMBER_SD = 0.5
 FAMILIAR_Z = 2.0
 STATISTICS = ("mean", "sd", "p10", "p90")
@@ -129,10 +133,17 @@ def familiarity(statistics: np.ndarray | None, reference: dict[str, list[float]]
     return float(math.exp(-0.5 * max(0.0, distance - FAMILIAR_Z) ** 2))
 
 
-def anatomy_check(levels: SpineLevels, has_sagittal: bool) -> AnatomyCheck:
-    """How plausible the labelled disc levels are as a lumbar spine (see the module docstring)."""
+def box_extent_mm(box: Box) -> float:
+    """The longer side of a box, in millimetres (from its LPS corners)."""
+    corners = np.asarray(box.corners_lps, dtype=np.float64)
+    return float(max(np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[3] - corners[0])))
+
+
+def anatomy_check(levels: SpineLevels, has_sagittal: bool, findings: Sequence[Finding] = ()) -> AnatomyCheck:
+    """How plausible the labelled disc levels (or, without a sagittal series, the central-canal boxes among
+    ``findings``) are as a lumbar spine (see the module docstring)."""
     if not has_sagittal:
-        return AnatomyCheck(True, NO_SAGITTAL_FACTOR, ["disc levels could not be checked: no sagittal series"], 0)
+        return _axial_only_check(findings)
     count = len(levels.discs)
     if count < MIN_LUMBAR_DISCS:
         return AnatomyCheck(False, 0.0, [f"{count} lumbar disc(s) found, at least {MIN_LUMBAR_DISCS} expected"], count)
@@ -153,6 +164,18 @@ def anatomy_check(levels: SpineLevels, has_sagittal: bool) -> AnatomyCheck:
     if len(reasons) * 2 >= len(steps):
         return AnatomyCheck(False, 0.0, reasons, count)
     return AnatomyCheck(True, max(0.0, 1.0 - VIOLATION_PENALTY * len(reasons)), reasons, count)
+
+
+def _axial_only_check(findings: Sequence[Finding]) -> AnatomyCheck:
+    """Axial images alone: found when some central-canal box has a lumbar size (``CANAL_BOX_MM``)."""
+    extents = [box_extent_mm(box) for finding in findings if finding.region is Region.CENTRAL_CANAL
+               for box in finding.boxes]
+    low, high = CANAL_BOX_MM
+    if not any(low <= extent <= high for extent in extents):
+        sizes = ", ".join(f"{extent:.1f} mm" for extent in extents) or "none found"
+        return AnatomyCheck(False, 0.0, [f"no central canal of lumbar size ({low:g}–{high:g} mm) on the axial images "
+                                         f"(canal boxes: {sizes}) and no sagittal series"], 0)
+    return AnatomyCheck(True, NO_SAGITTAL_FACTOR, ["disc levels could not be checked: no sagittal series"], 0)
 
 
 def reliability_score(probabilities: Sequence[float] | None, member_sd: float | None, detection_score: float | None,

@@ -154,7 +154,7 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
     warnings = list(levels.warnings)
     quality = data_quality(study)
     slice_findings = [g.finding() for g in grades]
-    anatomy = anatomy_check(levels, bool(stacks[Plane.SAGITTAL]))
+    anatomy = anatomy_check(levels, bool(stacks[Plane.SAGITTAL]), summary)
     reliability = mark_findings(summary, slice_findings, _key_statistics(grades),
                                 ReliabilitySettings.from_description(bundle.description), anatomy)
     extra: dict = {"skipped": list(skipped), "warnings": list(warnings)}
