@@ -53,8 +53,8 @@ def test_run_record_names_the_bundle_versions_and_stages(outputs):
     record = json.loads((out / "run.json").read_text())
     assert len(record["bundle"]["manifest_sha256"]) == 64
     assert record["packages"]["torch"].startswith("2.")
-    assert set(record["timings_s"]) == {"read", "sagittal_detection", "axial_detection", "grading", "anatomy",
-                                        "explain"}
+    assert set(record["timings_s"]) == {"read", "sagittal_detection", "axial_detection", "sagittal_canal", "grading",
+                                        "anatomy", "explain"}
     assert record["options"]["heatmaps"] == "abnormal"
     explained = record["integrated_gradients"]
     assert set(explained) == {"crops", "steps", "refined_crops", "steps_max", "completeness_error_median",

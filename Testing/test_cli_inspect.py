@@ -60,7 +60,8 @@ def test_missing_axial_or_sagittal_series_is_reported(study_folder, tmp_path, ca
     assert main(["inspect", str(only_sagittal), "--json"]) == 0
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert any(p.startswith("no axial T2 series") for p in problems), problems
-    assert not any("sagittal" in p for p in problems), problems
+    assert not any(p.startswith("no sagittal") for p in problems), problems
+    assert any("central canal only on the mid-sagittal T2" in p for p in problems), problems
     assert main(["inspect", str(only_axial)]) == 0
     text = capsys.readouterr().out
     assert "no sagittal T1 series" in text and "no sagittal series" in text and "no axial" not in text

@@ -34,12 +34,14 @@ def test_train_writes_a_verified_bundle_with_held_out_metrics(single_process_bun
     assert set(manifest["detectors"]) == {"axial", "sagittal"}
     assert set(manifest["graders"]) == {"central_canal", "lateral_recess", "neural_foramen"}
     assert all(entry["members"] == 2 for entry in manifest["graders"].values())
+    assert manifest["sagittal_canal_grader"]["members"] == 2 and len(bundle.sagittal_canal_members()) == 2
     assert "segmenter" in manifest and bundle.segmenter_model() is not None
     assert manifest["limitations"] == RESEARCH_NOTICE  # not said to be synthetic unless asked (--synthetic)
     assert manifest["training_data"]["studies"] == 3 and manifest["training_data"]["heldout_studies"] == 1
     grading = manifest["metrics"]["heldout_grading"]
-    assert set(grading) == {"central_canal", "lateral_recess", "neural_foramen"}
+    assert set(grading) == {"central_canal", "lateral_recess", "neural_foramen", "central_canal_sagittal"}
     assert grading["central_canal"]["keys"] == 5  # one held-out study: five levels
+    assert grading["central_canal_sagittal"]["keys"] == 5  # the same five levels, behind the sagittal discs
     assert set(manifest["metrics"]["heldout_detection"]["axial"]) == {"central_canal", "lateral_recess_left",
                                                                        "lateral_recess_right"}
     assert manifest["training"]["processes"] == 1
@@ -54,7 +56,8 @@ def test_the_reliability_threshold_is_chosen_on_the_held_out_keys_and_recorded(s
     assert heldout["keys"] > 0 and 0 <= heldout["kept"] <= heldout["keys"]
     assert recorded["chosen_by"].startswith("lowest held-out reliability")
     assert 0.0 <= recorded["threshold"] <= 1.0
-    assert set(recorded["reference"]) == {"central_canal", "lateral_recess", "neural_foramen"}
+    assert set(recorded["reference"]) == {"central_canal", "lateral_recess", "neural_foramen",
+                                          "central_canal_sagittal"}
     assert all(len(entry["mean"]) == len(entry["sd"]) == len(STATISTICS) for entry in recorded["reference"].values())
     settings = ReliabilitySettings.from_description(load_bundle(single_process_bundle).description)
     assert (settings.threshold, settings.source) == (recorded["threshold"], "bundle")

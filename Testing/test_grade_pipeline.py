@@ -24,6 +24,7 @@ from lss.model.read import GradingRun
 from lss.model.vocabulary import Level, Region, Side
 from lss.pipeline.result import GradingOptions
 from lss.pipeline.run import grade_study
+from lss.preprocess.sagittal_canal import SAGITTAL_ONLY_NOTE
 
 torch.set_num_threads(2)
 DEMO_SEED = 7
@@ -236,11 +237,14 @@ def test_a_field_of_view_that_starts_just_above_l1_l2_still_labels_every_level(d
     assert len(result.findings.findings) == 25
 
 
-def test_sagittal_only_grades_the_foramina_and_says_what_it_skipped(demo_study, bundle, tmp_path):
+def test_sagittal_only_grades_the_foramina_and_the_canal_on_the_t2_and_says_what_it_skipped(demo_study, bundle,
+                                                                                             tmp_path):
     result = grade(copy_study(demo_study, tmp_path / "sag", ("sag_t1", "sag_t2")), bundle, heatmaps="none")
-    assert {f.region for f in result.findings.findings} == {Region.NEURAL_FORAMEN}
-    assert len(result.findings.findings) == 10
-    assert any("central canal and lateral recesses: no axial T2 series" in note for note in result.skipped)
+    assert {f.region for f in result.findings.findings} == {Region.NEURAL_FORAMEN, Region.CENTRAL_CANAL}
+    assert len(result.findings.findings) == 15
+    assert all(f.note == SAGITTAL_ONLY_NOTE for f in result.findings.findings if f.region is Region.CENTRAL_CANAL)
+    assert "lateral recesses (the central canal is graded on the sagittal T2 instead): no axial T2 series" in (
+        result.skipped)
 
 
 def test_axial_only_grades_the_blocks_from_the_lowest_up_and_says_so(demo_study, truth, bundle, tmp_path):

@@ -151,7 +151,7 @@ def test_the_demo_bundle_records_the_threshold_chosen_on_its_held_out_keys():
     description = json.loads((DEMO_BUNDLE / "bundle.json").read_text())
     settings = ReliabilitySettings.from_description(description)
     assert settings.source == "bundle" and settings.threshold == description["reliability"]["threshold"]
-    assert set(settings.reference) == {region.value for region in Region}
+    assert set(settings.reference) == {region.value for region in Region} | {"central_canal_sagittal"}
     heldout = description["reliability"]["heldout"]
     assert heldout["keys"] > 0 and heldout["error_kept"] <= 0.1
 
@@ -331,7 +331,8 @@ def test_a_spine_whose_anatomy_was_not_found_is_not_assessed_and_nothing_in_it_i
     assert "- Reliability: 0.00. The lumbar anatomy was not found (2 lumbar disc(s) found" in report
     assert "unreliable — do not use" in report
     csv_rows = (out / "findings.csv").read_text().splitlines()
-    assert csv_rows[0].endswith(",reliability,reliable") and all(row.endswith(",no") for row in csv_rows[1:])
+    assert csv_rows[0].endswith(",reliability,reliable,graded_on")
+    assert all(row.endswith(",no,axial") or row.endswith(",no,sagittal") for row in csv_rows[1:])
 
 
 def test_an_unreliable_box_is_drawn_dashed_in_its_grade_colour(lost_anatomy):

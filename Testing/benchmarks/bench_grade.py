@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 UNTRAINED_MIN_SCORE = 0.05
-STAGES = ("read", "sagittal_detection", "axial_detection", "grading", "anatomy", "explain")
+STAGES = ("read", "sagittal_detection", "axial_detection", "sagittal_canal", "grading", "anatomy", "explain")
 
 
 def paper_bundle_untrained(demo):
@@ -83,7 +83,7 @@ def worker(configuration: str, study_folder: Path, runs: int, threads: int, pape
         for name in STAGES:
             stages[name].append(result.timings.get(name, 0.0))
     truth = {f.key: f.grade.is_dichotomous_positive for f in read_findings(study_folder / "ground_truth.json").findings}
-    predicted = {f.key: f.grade.is_dichotomous_positive for f in result.summary}
+    predicted = {f.key: f.grade.is_dichotomous_positive for f in result.findings.findings}
     agreement = sum(predicted.get(k) == v for k, v in truth.items()) / len(truth) if trained else None
     return {"configuration": configuration, "trained": trained, "total_s": statistics.median(totals),
             "stages_s": {k: statistics.median(v) for k, v in stages.items()},

@@ -10,7 +10,10 @@ Held-out phantom studies (a seed no training recipe uses) are graded under sever
 * ``noise x2`` / ``noise x4``: the same studies rendered at half / a quarter of the usual signal-to-noise ratio;
 * ``bias``: a strong smooth multiplicative field (exp of a tilted quadratic, ≈ 0.45–2.2× across each image);
 * ``resolution 0.5x``: every image down-sampled to half its matrix and interpolated back (blur, lost detail);
-* ``contrast gamma 0.6`` / ``contrast gamma 1.6``: stored values remapped through a power curve.
+* ``contrast gamma 0.6`` / ``contrast gamma 1.6``: stored values remapped through a power curve;
+* ``no axial (sagittal-only canal)``: the baseline studies without their axial series, so that the central canal
+  is graded on the mid-sagittal T2 (``lss.pipeline.sagittal_canal``); only the canal's AC1 is reported (its
+  reference boxes are axial, so box recall does not apply, and the recesses are not graded without axials).
 
 The last four perturb the stored pixels of the baseline studies (same anatomy, same ground truth). For each
 condition it prints recall at IoU 0.3 per region type and Gwet's AC1 (4 grades, dichotomous normal/mild vs
@@ -36,6 +39,7 @@ from pydicom.errors import InvalidDicomError
 from scipy import ndimage
 
 REGIONS = ("central_canal", "lateral_recess", "neural_foramen")
+SAGITTAL_ONLY = "no axial (sagittal-only canal)"
 PixelChange = Callable[[np.ndarray], np.ndarray]
 
 
@@ -96,6 +100,23 @@ def perturb_study(source: Path, target: Path, change: PixelChange) -> None:
         raise RuntimeError(f"{source}: no DICOM image to perturb")
 
 
+def drop_axial(source: Path, target: Path) -> None:
+    """Copy a phantom study folder without its axial images (slice normal within 45 degrees of the body axis)."""
+    shutil.copytree(source, target)
+    dropped = 0
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        except InvalidDicomError:
+            continue
+        orientation = ds.get("ImageOrientationPatient")
+        if orientation is not None and abs(np.cross(orientation[:3], orientation[3:])[2]) > np.sqrt(0.5):
+            path.unlink()
+            dropped += 1
+    if not dropped:
+        raise RuntimeError(f"{source}: no axial image to leave out")
+
+
 def generate(out: Path, studies: int, seed: int, **options) -> Path:
     """Phantom studies at ``out`` with the given PhantomOptions fields."""
     from lss.phantom.generate import PhantomOptions, generate_batch
@@ -120,14 +141,16 @@ def grade_all(phantoms: Path, out: Path, model: Path | None) -> float:
     return (time.perf_counter() - started) / max(len(folders), 1)
 
 
-def condition_metrics(phantoms: Path, graded: Path) -> dict[str, dict[str, float | None]]:
-    """Recall@0.3 and AC1 (4-grade, dichotomous) per region type of one graded condition."""
+def condition_metrics(phantoms: Path, graded: Path, regions: tuple[str, ...] = REGIONS,
+                      box_recall: bool = True) -> dict[str, dict[str, float | None]]:
+    """Recall@0.3 (None without ``box_recall``) and AC1 (4-grade, dichotomous) per region type of one graded
+    condition."""
     from lss.evaluation.evaluate import evaluate
 
     metrics = evaluate(phantoms, graded)
     table: dict[str, dict[str, float | None]] = {}
-    for region in REGIONS:
-        recall = metrics["detection"]["by_region"][region]["0.3"]["recall"]
+    for region in regions:
+        recall = metrics["detection"]["by_region"][region]["0.3"]["recall"] if box_recall else None
         grading = metrics["grading"][region]
         table[region] = {
             "recall@0.3": recall,
@@ -184,11 +207,18 @@ def main() -> None:
         for study in sorted(p for p in phantoms[baseline].iterdir() if p.is_dir()):
             perturb_study(study, target / study.name, change)
         phantoms[name] = target
+    target = out / _slug(SAGITTAL_ONLY) / "phantoms"
+    target.mkdir(parents=True)
+    for study in sorted(p for p in phantoms[baseline].iterdir() if p.is_dir()):
+        drop_axial(study, target / study.name)
+    phantoms[SAGITTAL_ONLY] = target
     results, seconds = {}, {}
     for name, folder in phantoms.items():
         print(f"grading: {name}", flush=True)
         seconds[name] = grade_all(folder, out / _slug(name) / "graded", args.model)
-        results[name] = condition_metrics(folder, out / _slug(name) / "graded")
+        sagittal_only = name == SAGITTAL_ONLY
+        results[name] = condition_metrics(folder, out / _slug(name) / "graded",
+                                          ("central_canal",) if sagittal_only else REGIONS, not sagittal_only)
     print_table(results, baseline)
     print("\nseconds per study: " + ", ".join(f"{name} {value:.1f}" for name, value in seconds.items()))
     record = {"studies": args.studies, "seed": args.seed, "baseline": baseline, "results": results,
@@ -211,7 +241,7 @@ def _manifest_hash(model: Path | None) -> str:
 
 
 def _slug(name: str) -> str:
-    return name.replace(" ", "_").replace(".", "")
+    return "".join(c for c in name.replace(" ", "_") if c.isalnum() or c in "_-")
 
 
 if __name__ == "__main__":

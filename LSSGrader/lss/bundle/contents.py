@@ -18,7 +18,8 @@ StateDict = dict[str, torch.Tensor]
 
 @dataclass
 class ModelBundle:
-    """Detectors per plane, grader ensembles per region, an optional segmenter, and the bundle's description.
+    """Detectors per plane, grader ensembles per region, an optional segmenter, an optional sagittal
+    central-canal grader ensemble (``lss.preprocess.sagittal_canal``), and the bundle's description.
 
     ``description`` carries the human-facing fields of bundle.json: name, version, intended use and its
     limits, training data summary, held-out metrics. A loaded bundle knows its folder and the SHA-256 of its
@@ -31,6 +32,7 @@ class ModelBundle:
     description: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
     manifest_sha256: str = ""
+    sagittal_canal: tuple[GraderConfig, list[StateDict]] | None = None
 
     def record(self) -> ModelRecord:
         """What a grading run records of the bundle it used."""
@@ -57,4 +59,11 @@ class ModelBundle:
     def grader_members(self, region: Region, device: torch.device | str = "cpu") -> list[GradingCNN]:
         """Every ensemble member grading ``region``, weights loaded, in eval mode."""
         config, states = self.graders[region]
+        return [grader_from_state(config, state, device) for state in states]
+
+    def sagittal_canal_members(self, device: torch.device | str = "cpu") -> list[GradingCNN]:
+        """Every member of the sagittal central-canal ensemble (none when the bundle has none)."""
+        if self.sagittal_canal is None:
+            return []
+        config, states = self.sagittal_canal
         return [grader_from_state(config, state, device) for state in states]

@@ -1,7 +1,8 @@
 """Save, verify and load model bundles. Loading trusts nothing it has not hashed.
 
 Layout: ``bundle.json`` plus ``detector_<plane>.safetensors``, ``grader_<region>.safetensors`` (every ensemble
-member in one file, keys prefixed ``m<k>.``) and optionally ``segmenter.safetensors``. bundle.json records the
+member in one file, keys prefixed ``m<k>.``), optionally ``grader_central_canal_sagittal.safetensors`` (the
+sagittal canal ensemble, bundle.json ``"sagittal_canal_grader"``) and ``segmenter.safetensors``. bundle.json records the
 SHA-256 and size of every weight file; loading refuses a bundle whose files are missing, changed, truncated,
 unlisted (an extra ``.safetensors``), or not safetensors at all. Weights are read only through
 ``safetensors`` (no pickle), and may be stored in half precision to keep bundles small.
@@ -23,10 +24,12 @@ from lss.bundle.contents import ModelBundle, StateDict
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig
 from lss.nets.grader import GraderConfig
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL
 
 SCHEMA = "lss.bundle"
 SCHEMA_VERSION = "1.0"
 MANIFEST = "bundle.json"
+SAGITTAL_ENTRY = "sagittal_canal_grader"  # bundle.json entry of the sagittal central-canal ensemble
 
 
 class BundleError(ValueError):
@@ -73,11 +76,10 @@ def _write_weights(bundle: ModelBundle, folder: Path, half: bool) -> dict[str, A
         name = f"detector_{plane.value}.safetensors"
         save_file(_stored(state, half), str(folder / name))
         manifest["detectors"][plane.value] = {"file": name, "config": config.to_dict()}
-    for region, (config, states) in bundle.graders.items():
-        name = f"grader_{region.value}.safetensors"
-        merged = {f"m{k}.{key}": value for k, state in enumerate(states) for key, value in state.items()}
-        save_file(_stored(merged, half), str(folder / name))
-        manifest["graders"][region.value] = {"file": name, "members": len(states), "config": config.to_dict()}
+    for region, ensemble in bundle.graders.items():
+        manifest["graders"][region.value] = _write_ensemble(ensemble, folder, region.value, half)
+    if bundle.sagittal_canal is not None:
+        manifest[SAGITTAL_ENTRY] = _write_ensemble(bundle.sagittal_canal, folder, SAGITTAL_CANAL, half)
     if bundle.segmenter is not None:
         config, state = bundle.segmenter
         save_file(_stored(state, half), str(folder / "segmenter.safetensors"))
@@ -85,6 +87,24 @@ def _write_weights(bundle: ModelBundle, folder: Path, half: bool) -> dict[str, A
     manifest["files"] = {path.name: {"sha256": sha256(path), "bytes": path.stat().st_size}
                          for path in sorted(folder.glob("*.safetensors"))}
     return manifest
+
+
+def _write_ensemble(ensemble: tuple[GraderConfig, list[StateDict]], folder: Path, name: str,
+                    half: bool) -> dict[str, Any]:
+    """Write one grader ensemble as ``grader_<name>.safetensors``; its bundle.json entry."""
+    config, states = ensemble
+    file = f"grader_{name}.safetensors"
+    merged = {f"m{k}.{key}": value for k, state in enumerate(states) for key, value in state.items()}
+    save_file(_stored(merged, half), str(folder / file))
+    return {"file": file, "members": len(states), "config": config.to_dict()}
+
+
+def _read_ensemble(folder: Path, entry: dict[str, Any]) -> tuple[GraderConfig, list[StateDict]]:
+    """One grader ensemble from its bundle.json entry."""
+    merged = _weights(folder, entry["file"])
+    members = [{key.split(".", 1)[1]: value for key, value in merged.items() if key.startswith(f"m{k}.")}
+               for k in range(int(entry["members"]))]
+    return GraderConfig(**entry["config"]), members
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -142,12 +162,9 @@ def load_bundle(folder: Path) -> ModelBundle:
     try:
         detectors = {Plane(plane): (DetectorConfig(**entry["config"]), _weights(folder, entry["file"]))
                      for plane, entry in manifest.get("detectors", {}).items()}
-        graders = {}
-        for region, entry in manifest.get("graders", {}).items():
-            merged = _weights(folder, entry["file"])
-            members = [{key.split(".", 1)[1]: value for key, value in merged.items() if key.startswith(f"m{k}.")}
-                       for k in range(int(entry["members"]))]
-            graders[Region(region)] = (GraderConfig(**entry["config"]), members)
+        graders = {Region(region): _read_ensemble(folder, entry)
+                   for region, entry in manifest.get("graders", {}).items()}
+        sagittal = _read_ensemble(folder, manifest[SAGITTAL_ENTRY]) if SAGITTAL_ENTRY in manifest else None
         segmenter = None
         if "segmenter" in manifest:
             segmenter = (manifest["segmenter"]["config"], _weights(folder, manifest["segmenter"]["file"]))
@@ -156,8 +173,9 @@ def load_bundle(folder: Path) -> ModelBundle:
             raise
         raise BundleError(f"{folder / MANIFEST}: invalid network description ({error})") from error
     description = {k: v for k, v in manifest.items()
-                   if k not in ("schema", "schema_version", "detectors", "graders", "segmenter", "files")}
-    bundle = ModelBundle(detectors, graders, segmenter, description, folder, sha256(folder / MANIFEST))
+                   if k not in ("schema", "schema_version", "detectors", "graders", SAGITTAL_ENTRY, "segmenter",
+                                "files")}
+    bundle = ModelBundle(detectors, graders, segmenter, description, folder, sha256(folder / MANIFEST), sagittal)
     _check_loadable(bundle, folder)
     return bundle
 
@@ -169,6 +187,7 @@ def _check_loadable(bundle: ModelBundle, folder: Path) -> None:
             bundle.detector(plane)
         for region in bundle.graders:
             bundle.grader_members(region)
+        bundle.sagittal_canal_members()
         bundle.segmenter_model()
     except (RuntimeError, KeyError, TypeError, ValueError) as error:
         reason = str(error).splitlines()[0]

@@ -246,7 +246,9 @@ def role_problems(study: Study) -> list[str]:
     """What the grading will miss in a study whose roles are assigned: no axial T2, no sagittal series."""
     problems = []
     if not study.series_by_role("ax_t2"):
-        problems.append("no axial T2 series: the central canal and lateral recesses cannot be graded")
+        problems.append("no axial T2 series: the lateral recesses cannot be graded"
+                        + (", and the central canal only on the mid-sagittal T2 (sagittal-only)"
+                           if study.series_by_role("sag_t2") else ", nor the central canal"))
     if not study.series_by_role("sag_t1"):
         problems.append("no sagittal T1 series: the neural foramina cannot be graded"
                         + (" (a sagittal T2 is present)" if study.series_by_role("sag_t2") else ""))

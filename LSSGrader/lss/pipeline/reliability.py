@@ -36,7 +36,8 @@ import numpy as np
 from lss.model.findings import Box, Finding, FindingKey
 from lss.model.read import StudyReliability
 from lss.model.vocabulary import Region
-from lss.pipeline.spine_levels import DISC_SPACING_MM, SpineLevels
+from lss.pipeline.spine_levels import SpineLevels, implausible_gap
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, SAGITTAL_ONLY, graded_on
 
 DEFAULT_THRESHOLD = 0.15  # for bundles trained before reliability was recorded
 DEFAULT_MAX_ERROR = 0.1  # dichotomous error allowed among held-out keys at or above the chosen threshold
@@ -155,9 +156,10 @@ def anatomy_check(levels: SpineLevels, has_sagittal: bool, findings: Sequence[Fi
     axis = axis / (np.linalg.norm(axis) or 1.0)
     reasons = []
     for k, step in enumerate(steps):
-        gap = float(np.linalg.norm(step))
-        tilt = math.degrees(math.acos(float(np.clip(step @ axis / (gap or 1.0), -1.0, 1.0))))
-        if not DISC_SPACING_MM[0] <= gap <= DISC_SPACING_MM[1]:
+        length = float(np.linalg.norm(step))
+        tilt = math.degrees(math.acos(float(np.clip(step @ axis / (length or 1.0), -1.0, 1.0))))
+        gap = implausible_gap(centres[k], centres[k + 1])
+        if gap is not None:
             reasons.append(f"{levels.discs[k + 1].level.value} lies {gap:.0f} mm from the disc below it")
         elif tilt > MAX_TILT_DEG or step[2] <= 0:
             reasons.append(f"{levels.discs[k + 1].level.value} is out of line with the other discs")
@@ -190,9 +192,10 @@ def reliability_score(probabilities: Sequence[float] | None, member_sd: float | 
 def finding_reliability(finding: Finding, statistics: np.ndarray | None, settings: ReliabilitySettings,
                         anatomy_factor: float) -> float:
     """``reliability_score`` of one finding: its probabilities, SD, detection score and crop statistics against
-    the bundle's reference for its region type."""
+    the bundle's reference for the grader that graded it (its region type, or the sagittal canal ensemble)."""
+    grader = SAGITTAL_CANAL if graded_on(finding) == SAGITTAL_ONLY else finding.region.value
     return reliability_score(finding.probabilities, finding.uncertainty, finding.detection_score, statistics,
-                             settings.reference.get(finding.region.value), anatomy_factor)
+                             settings.reference.get(grader), anatomy_factor)
 
 
 def choose_threshold(scores: Sequence[float], correct: Sequence[bool],

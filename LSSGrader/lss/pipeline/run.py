@@ -5,6 +5,9 @@
 2. **Sagittal detection**: discs → named from the sacrum up (``spine_levels``; sacrum and vertebral bodies where the
    bundle's detector knows them, never graded); foramina → level and patient side.
 3. **Axial detection** on the slices placed at a level: central canal, patient-left and -right lateral recess.
+   At levels no axial slice covers, the central canal is placed behind the disc on the mid-sagittal T2 slices
+   (``sagittal_canal``) and graded by the bundle's sagittal canal ensemble; those findings are noted
+   sagittal-only.
 4. **Grading**: every ensemble member on each crop; per-level summary (``grading``).
 5. **Anatomy**: segmenter masks of the axial slices; dural sac area and AP diameter per level.
 6. **Explain**: Integrated Gradients for the central slices of the findings asked for, as heatmap volumes.
@@ -53,10 +56,12 @@ from lss.pipeline.reliability import (
 )
 from lss.pipeline.result import GradingInputError, GradingOptions
 from lss.pipeline.sacral_anchor import split_sagittal
+from lss.pipeline.sagittal_canal import canal_placements, grader_name, uncovered_levels
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
 from lss.pipeline.stacks import detector_stacks, grades_foramina
 from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS
 from lss.preprocess.intensity import IntensityChoice
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, SAGITTAL_CANAL_ROLE, SAGITTAL_ONLY_NOTE
 from lss.preprocess.stack_view import ViewStack, view_stack
 
 log = logging.getLogger(__name__)
@@ -94,7 +99,9 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
                                     f"(series found: {', '.join(s.description or s.series_uid for s in study.series)})")
         intensity = IntensityChoice.from_preprocessing(bundle.description.get("preprocessing"))
         stacks = {plane: [view_stack(s, intensity.image) for s in found] for plane, found in chosen.items()}
-    planned = ((Plane.SAGITTAL, "neural foramina"), (Plane.AXIAL, "central canal and lateral recesses"))
+    axial_text = ("lateral recesses (the central canal is graded on the sagittal T2 instead)"
+                  if bundle.sagittal_canal is not None else "central canal and lateral recesses")
+    planned = ((Plane.SAGITTAL, "neural foramina"), (Plane.AXIAL, axial_text))
     for plane, region_text in planned:
         if not stacks[plane]:
             skipped.append(f"{region_text}: no {'sagittal T1' if plane is Plane.SAGITTAL else 'axial T2'} series")
@@ -125,8 +132,12 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
             level = slice_levels[d.stack.key].get(d.slice_index)
             if level is not None:
                 placed.append((level, *AXIAL_CLASS_KEYS[d.class_name], d))
+    with clock.stage("sagittal_canal"):
+        canal, t2_stacks = _sagittal_canal(study, bundle, stacks[Plane.SAGITTAL], sagittal, levels, slice_levels,
+                                           options, device, control, intensity, skipped)
+        stacks[Plane.SAGITTAL] += t2_stacks
 
-    members: dict[Region, list[GradingCNN]] = {}
+    members: dict[str, list[GradingCNN]] = {}
     with clock.stage("grading"):
         grades: list[SliceGrade] = []
         for index, region in enumerate(Region):
@@ -136,9 +147,13 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
                 continue
             if mine:
                 config, _ = bundle.graders[region]
-                members[region] = bundle.grader_members(region, device)
-                grades += grade_slices(mine, members[region], config, intensity.crop)
+                members[region.value] = bundle.grader_members(region, device)
+                grades += grade_slices(mine, members[region.value], config, intensity.crop)
             control.report("grading", index + 1, len(Region))
+        if canal and bundle.sagittal_canal is not None:
+            members[SAGITTAL_CANAL] = bundle.sagittal_canal_members(device)
+            grades += grade_slices(best_per_slice(canal), members[SAGITTAL_CANAL], bundle.sagittal_canal[0],
+                                   intensity.crop)
         offset = _slice_offset(bundle, options)
         summary = summarize(grades, offset)
     skipped += _not_found(summary, levels, slice_levels, foramina)
@@ -154,6 +169,10 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
     warnings = list(levels.warnings)
     quality = data_quality(study)
     slice_findings = [g.finding() for g in grades]
+    sagittal_only = {key for key, _ in canal}
+    for finding in summary + slice_findings:
+        if finding.key in sagittal_only:
+            finding.note = SAGITTAL_ONLY_NOTE
     anatomy = anatomy_check(levels, bool(stacks[Plane.SAGITTAL]), summary)
     reliability = mark_findings(summary, slice_findings, _key_statistics(grades),
                                 ReliabilitySettings.from_description(bundle.description), anatomy)
@@ -172,6 +191,36 @@ def grade_study(study: Study, bundle: ModelBundle, options: GradingOptions | Non
                               source=source)
     return GradingRun(read, per_slice, list(graded.values()), bundle.record(), asdict(options), explained,
                       anatomy_classes, skipped, warnings, clock.timings, quality, reliability)
+
+
+def _sagittal_canal(study: Study, bundle: ModelBundle, sagittal_stacks: list[ViewStack],
+                    sagittal: list[Detection], levels: SpineLevels, slice_levels: dict, options: GradingOptions,
+                    device: torch.device, control: RunControl, intensity: IntensityChoice,
+                    skipped: list[str]) -> tuple[list[tuple[FindingKey, Detection]], list[ViewStack]]:
+    """Canal boxes behind the discs of the levels no axial slice covers, on the sagittal T2 (``sagittal_canal``),
+    and the T2 stacks read for them beyond those already read; what could not be done goes to ``skipped``."""
+    wanted = uncovered_levels(levels, slice_levels)
+    if not wanted:
+        return [], []
+    where = f"central canal at {', '.join(level.value for level in wanted)} (no axial image covers the level)"
+    if bundle.sagittal_canal is None:
+        skipped.append(f"{where}: the model bundle has no sagittal canal grader")
+        return [], []
+    t2 = [stack for stack in sagittal_stacks if stack.stack.role == SAGITTAL_CANAL_ROLE]
+    added: list[ViewStack] = []
+    if not t2:
+        series = study.series_by_role(SAGITTAL_CANAL_ROLE)
+        if not series:
+            skipped.append(f"{where}: no sagittal T2 series")
+            return [], []
+        added = [view_stack(series[0].stacks[0], intensity.image)]
+        sagittal = _detect(bundle, Plane.SAGITTAL, added, options, device, control)
+    placed = canal_placements(sagittal, levels, wanted)
+    missing = [level.value for level in wanted if all(key[0] is not level for key, _ in placed)]
+    if missing:
+        skipped.append(f"central canal at {', '.join(missing)}: no axial image covers the level and its disc was "
+                       f"not found on the sagittal T2")
+    return placed, added
 
 
 def _key_statistics(grades: list[SliceGrade]) -> dict[FindingKey, np.ndarray]:
@@ -258,7 +307,7 @@ def _add_anatomy(summary: list[Finding], graded: dict[tuple, GradedStack], bundl
 
 
 def _explain(grades: list[SliceGrade], summary: list[Finding], graded: dict[tuple, GradedStack],
-             bundle: ModelBundle, members: dict[Region, list[GradingCNN]], options: GradingOptions, offset: float,
+             bundle: ModelBundle, members: dict[str, list[GradingCNN]], options: GradingOptions, offset: float,
              control: RunControl) -> list[ExplainedCrop]:
     """Integrated Gradients of the central slices of the findings asked for; heatmaps into ``graded``."""
     if options.heatmaps == "none":
@@ -271,13 +320,13 @@ def _explain(grades: list[SliceGrade], summary: list[Finding], graded: dict[tupl
     chosen = [g for key in by_key for g in central_slices(by_key[key], offset)]
     explained: list[ExplainedCrop] = []
     heat: dict[tuple, tuple[ViewStack, np.ndarray]] = {}
-    for index, region in enumerate(Region):
-        mine = [g for g in chosen if g.key[1] is region]
+    for index, name in enumerate(members):
+        mine = [g for g in chosen if grader_name(g.key[1], g.detection.stack.stack.plane) == name]
         if not mine:
             continue
-        config, _ = bundle.graders[region]
+        config = bundle.sagittal_canal[0] if name == SAGITTAL_CANAL else bundle.graders[Region(name)][0]
         targets = torch.tensor([wanted[g.key] for g in mine])
-        attributions = integrated_gradients(members[region], torch.stack([g.crop for g in mine]), targets,
+        attributions = integrated_gradients(members[name], torch.stack([g.crop for g in mine]), targets,
                                             options.ig_steps)
         for k, grade in enumerate(mine):
             attribution = attributions.maps[k].numpy()
@@ -290,9 +339,9 @@ def _explain(grades: list[SliceGrade], summary: list[Finding], graded: dict[tupl
             paste_attribution(volume[grade.detection.slice_index], attribution, grade.detection.box_view,
                               config.box_enlargement, grade.mirrored)
         log.info("Integrated Gradients, %s: %d crops, completeness error median %.3f, max %.3f, steps up to %d",
-                 region.value, len(mine), float(attributions.relative_error.median()),
+                 name, len(mine), float(attributions.relative_error.median()),
                  float(attributions.relative_error.max()), int(attributions.steps.max()))
-        control.report("explain", index + 1, len(Region))
+        control.report("explain", index + 1, len(members))
     for key, (stack, volume) in heat.items():
         graded[key].heatmap = stack.view.view_to_image(volume)
     return explained

@@ -140,8 +140,8 @@ def label_discs(disc_detections: list[Detection], sagittal: ViewStack | None,
     if len(all_centres) > len(names):
         warnings.append(f"{len(all_centres) - len(names)} disc(s) above L1/L2 were not graded")
     for lower, upper, level in zip(disc_centres, disc_centres[1:], names[1:], strict=False):
-        gap = float(np.linalg.norm(upper - lower))
-        if not DISC_SPACING_MM[0] <= gap <= DISC_SPACING_MM[1]:
+        gap = implausible_gap(lower, upper)
+        if gap is not None:
             warnings.append(f"{level.value} lies {gap:.0f} mm from the disc below it (expected "
                             f"{DISC_SPACING_MM[0]:.0f}-{DISC_SPACING_MM[1]:.0f} mm): check the level labels")
     if anchor is not None:
@@ -151,6 +151,12 @@ def label_discs(disc_detections: list[Detection], sagittal: ViewStack | None,
     members = [i for g in kept for i in g]
     midline = np.average(centres[members], axis=0, weights=scores[members])
     return SpineLevels(discs, midline, normal, warnings)
+
+
+def implausible_gap(lower: np.ndarray, upper: np.ndarray) -> float | None:
+    """The distance (mm) between two neighbouring disc centres when it lies outside ``DISC_SPACING_MM``, else None."""
+    gap = float(np.linalg.norm(np.asarray(upper) - np.asarray(lower)))
+    return None if DISC_SPACING_MM[0] <= gap <= DISC_SPACING_MM[1] else gap
 
 
 def _weak_discs_in_place(weak: list[list[int]], confident: list[list[int]], height: dict[int, float],
@@ -183,12 +189,21 @@ def foramen_place(detection: Detection, levels: SpineLevels) -> tuple[Level, Sid
     if not levels.discs or levels.midline_point is None:
         return None
     centre = detection.centre_lps
-    distances = [abs(float((centre - np.asarray(d.centre_lps)) @ np.asarray(d.normal_lps))) for d in levels.discs]
-    nearest = levels.discs[int(np.argmin(distances))]
-    if min(distances) > FORAMEN_REACH * levels.spacing_near(nearest.level):
+    nearest = nearest_disc(centre, levels, FORAMEN_REACH)
+    if nearest is None:
         return None
     side = point_side(centre, levels.midline_point, levels.midline_normal)
     return None if side is Side.NONE else (nearest.level, side)
+
+
+def nearest_disc(point: np.ndarray, levels: SpineLevels, reach: float) -> DiscPosition | None:
+    """The labelled disc nearest to ``point`` along the discs' normals, or None when none lies within ``reach``
+    times the local disc spacing."""
+    if not levels.discs:
+        return None
+    distances = [abs(float((point - np.asarray(d.centre_lps)) @ np.asarray(d.normal_lps))) for d in levels.discs]
+    nearest = levels.discs[int(np.argmin(distances))]
+    return nearest if min(distances) <= reach * levels.spacing_near(nearest.level) else None
 
 
 def axial_slice_levels(stacks: list[ViewStack], levels: SpineLevels) -> tuple[dict[tuple, dict[int, Level]], list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lss.model.findings import Finding
 from lss.model.read import GradingRun, StudyReliability
 from lss.model.vocabulary import Grade, Level, Region, Side
+from lss.preprocess.sagittal_canal import SAGITTAL_ONLY, graded_on
 
 UNRELIABLE = "unreliable — do not use"
 COLUMNS = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT), (Region.LATERAL_RECESS, Side.RIGHT),
@@ -14,7 +15,7 @@ COLUMNS = ((Region.CENTRAL_CANAL, Side.NONE), (Region.LATERAL_RECESS, Side.LEFT)
 def finding_phrase(finding: Finding) -> str:
     """'severe central canal stenosis (92 %)', 'moderate left lateral recess stenosis (71 %)'."""
     side = "" if finding.side is Side.NONE else f"{finding.side.value} "
-    return f"{finding.grade.label} {side}{finding.region.label} stenosis ({_percent(finding)})"
+    return f"{finding.grade.label} {side}{finding.region.label} stenosis ({_percent(finding)}{_sagittal(finding)})"
 
 
 def impression(findings: list[Finding], reasons: list[str] | tuple[str, ...] = (),
@@ -95,7 +96,9 @@ def render_report(run: GradingRun) -> str:
     legend = "— = not graded." if not not_assessed(summary) else "not assessed: see the notes for why."
     judged = " A grade marked \"" + UNRELIABLE + "\" fell below the reliability threshold." \
         if any(f.reliable is not None for f in summary) else ""
-    lines += ["", f"Cells: grade (probability of that grade; ± ensemble SD). {legend}{judged}", ""]
+    sagittal = (f" \"{SAGITTAL_ONLY}\": the central canal was graded on the mid-sagittal T2 because no axial image "
+                "covers the level — confirm on axial images." if any(_sagittal(f) for f in summary) else "")
+    lines += ["", f"Cells: grade (probability of that grade; ± ensemble SD). {legend}{judged}{sagittal}", ""]
     measured = [f for f in summary if f.region is Region.CENTRAL_CANAL and f.measures]
     if measured:
         lines += ["## Canal measures (segmentation)", "", "| Level | Dural sac area (mm²) | AP diameter (mm) |",
@@ -118,7 +121,12 @@ def _cell(finding: Finding | None) -> str:
         return "not assessed"
     spread = f" ± {100 * finding.uncertainty:.0f}" if finding.uncertainty is not None else ""
     marker = f" **{UNRELIABLE}**" if finding.reliable is False else ""
-    return f"{finding.grade.label} ({_percent(finding)}{spread}){marker}"
+    return f"{finding.grade.label} ({_percent(finding)}{spread}{_sagittal(finding)}){marker}"
+
+
+def _sagittal(finding: Finding) -> str:
+    """', sagittal only' for a central canal graded on the mid-sagittal T2 (``graded_on``)."""
+    return f", {SAGITTAL_ONLY}" if graded_on(finding) == SAGITTAL_ONLY else ""
 
 
 def _percent(finding: Finding) -> str:

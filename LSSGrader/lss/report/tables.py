@@ -9,15 +9,16 @@ from pathlib import Path
 from lss.atomic import write_text_atomically
 from lss.evaluation.rsna import PREDICTION_COLUMNS, findings_to_rsna_rows
 from lss.model.findings import StudyFindings
+from lss.preprocess.sagittal_canal import graded_on
 
 FINDINGS_COLUMNS = ("level", "region", "side", "grade", "probability", "p_normal", "p_mild", "p_moderate",
                     "p_severe", "uncertainty", "detection_score", "n_slices", "dural_sac_area_mm2", "ap_diameter_mm",
-                   "reliability", "reliable")
+                   "reliability", "reliable", "graded_on")
 
 
 def findings_rows(study: StudyFindings) -> list[dict[str, str | float | int]]:
-    """One row per finding with its grade, the probability of that grade, all four, SD, measures and reliability
-    (reliable: yes / no; empty when not judged)."""
+    """One row per finding with its grade, the probability of that grade, all four, SD, measures, reliability
+    (reliable: yes / no; empty when not judged) and the plane it was graded on (``graded_on``)."""
     rows = []
     for finding in study.findings:
         probabilities = finding.probabilities or tuple(float(g == int(finding.grade)) for g in range(4))
@@ -33,6 +34,7 @@ def findings_rows(study: StudyFindings) -> list[dict[str, str | float | int]]:
             "ap_diameter_mm": finding.measures.get("ap_diameter_mm", ""),
             "reliability": "" if finding.reliability is None else finding.reliability,
             "reliable": "" if finding.reliable is None else ("yes" if finding.reliable else "no"),
+            "graded_on": graded_on(finding),
         })
     return rows
 

@@ -98,6 +98,7 @@ def finding_attributes(finding: Finding, box: Box) -> dict[str, str]:
         "detection_score": "" if finding.detection_score is None else f"{finding.detection_score:.6g}",
         "reliability": "" if finding.reliability is None else f"{finding.reliability:.6g}",
         "reliable": "" if finding.reliable is None else str(finding.reliable).lower(),
+        "note": finding.note,
         "series_uid": box.series_uid, "sop_instance_uid": box.sop_instance_uid, "slice_index": str(box.slice_index),
     }
 
@@ -138,7 +139,8 @@ def finding_from_roi(node, geometry: StackGeometry, sop_uids: list[str],
         probabilities = None  # the reader changed the grade: the model's probabilities no longer describe it
     return Finding(Level(get("level")), Region(get("region")), Side(get("side")), grade, boxes=[box],
                    probabilities=probabilities, uncertainty=float(get("uncertainty")) if get("uncertainty") else None,
-                   detection_score=float(get("detection_score")) if get("detection_score") else None)
+                   detection_score=float(get("detection_score")) if get("detection_score") else None,
+                   note=get("note"))
 
 
 def set_grade(node, grade: Grade) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lss.model.findings import Finding
+from lss.preprocess.sagittal_canal import SAGITTAL_ONLY, graded_on
 from lss.scene.volumes import lss_attribute
 
 COLUMNS = ("Level", "Region", "Side", "Grade", "Probability (%)", "Uncertainty (SD %)", "Slices",
@@ -16,7 +17,8 @@ def table_rows(summary: list[Finding], roi_ids: dict[tuple, list[str]]) -> list[
     for finding in summary:
         probability = finding.probabilities[int(finding.grade)] * 100 if finding.probabilities else float("nan")
         spread = finding.uncertainty * 100 if finding.uncertainty is not None else float("nan")
-        rows.append([finding.level.value, finding.region.label, finding.side.value, finding.grade.label,
+        region = finding.region.label + (f" ({SAGITTAL_ONLY})" if graded_on(finding) == SAGITTAL_ONLY else "")
+        rows.append([finding.level.value, region, finding.side.value, finding.grade.label,
                      f"{probability:.0f}", f"{spread:.0f}", str(len(finding.boxes)),
                      _measure(finding, "dural_sac_area_mm2", "{:.0f}"), _measure(finding, "ap_diameter_mm", "{:.1f}"),
                      reliable_cell(finding), " ".join(roi_ids.get(finding.key, []))])

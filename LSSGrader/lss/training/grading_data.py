@@ -5,6 +5,9 @@ to 2 × ``crop_size``, so that augmentation can shift, scale and turn the crop w
 image; the crop itself is the patch's central half (``lss.preprocess.crops``), turned, scaled and shifted at random
 in training (``lss.training.augment``). Right lateral recess
 patches are mirrored (``lss.preprocess.crops``). Patches are stored as uint8 like detection images.
+
+Sagittal central-canal samples (``sagittal_canal_samples``) are cut behind the annotated disc boxes of the
+mid-sagittal T2 slices (``lss.preprocess.sagittal_canal``) and carry the level's annotated canal grade.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from lss.preprocess.canonical import canonical_view
 from lss.preprocess.crops import CONTEXT, cut_crops, needs_mirroring, standardise_context
 from lss.preprocess.detector_classes import DETECTOR_ROLES
 from lss.preprocess.intensity import IntensityChoice, slice_scaler
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL_ROLE, canal_box, midline_slices, view_spacing
 from lss.training.annotations import AnnotatedStudy, BoxAnnotation
-from lss.training.detection_data import QUANTISATION
+from lss.training.detection_data import QUANTISATION, stack_boxes
 
 
 @dataclass
@@ -85,19 +89,56 @@ def grading_samples(study: AnnotatedStudy, region: Region, config: GraderConfig,
         middle = _run_middles(boxes)
         for index in sorted({box.slice_index for box in boxes}):
             on_slice = [box for box in boxes if box.slice_index == index]
-            image = torch.from_numpy(scale(pixels[index]))[None]
-            mirror = [needs_mirroring(box.region, box.side) for box in on_slice]
-            crops = standardise_context(cut_crops(image, [view.box_to_view(box.pixels) for box in on_slice],
-                                                  patch_size, CONTEXT * config.box_enlargement, mirror),
-                                        intensity.crop)
             allowed = np.zeros((len(on_slice), N_GRADES), bool)
             for row, box in enumerate(on_slice):
                 allowed[row, [int(g) for g in box.grades]] = True
-            patches = np.clip(crops[:, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
+            patches = _patches(scale(pixels[index]), [view.box_to_view(box.pixels) for box in on_slice],
+                               [needs_mirroring(box.region, box.side) for box in on_slice], config, intensity)
             offsets = np.array([abs(index - middle[box.grade_key]) for box in on_slice], dtype=float)
             parts.append(GradingSamples(region, patches, allowed, [study.study_uid] * len(on_slice),
                                         [(box.level, box.side) for box in on_slice], offsets))
     return GradingSamples.concatenate(region, parts, patch_size)
+
+
+def sagittal_canal_samples(study: AnnotatedStudy, config: GraderConfig,
+                           intensity: IntensityChoice | None = None) -> GradingSamples:
+    """Central-canal context patches behind the disc of every level with an annotated canal grade, on the
+    mid-sagittal slices of the study's sagittal T2 series (``lss.preprocess.sagittal_canal``)."""
+    intensity = intensity or IntensityChoice()
+    patch_size = 2 * config.crop_size
+    grades = {box.level: box.grades for box in study.graded_boxes() if box.region is Region.CENTRAL_CANAL}
+    parts = []
+    for stack in study.stacks:
+        if stack.role != SAGITTAL_CANAL_ROLE:
+            continue
+        discs = [box for box in stack_boxes(study, stack) if box.region is None and box.landmark is None
+                 and box.level in grades]
+        if not discs:
+            continue
+        view = canonical_view(stack.geometry, stack.plane)
+        spacing = view_spacing(stack.geometry, view)
+        pixels = view.image_to_view(stack.load_pixels())
+        scale = slice_scaler(pixels, intensity.image)
+        for level in sorted({box.level for box in discs}, key=list(Level).index):
+            run = [box for box in discs if box.level is level]
+            middle = float(np.median([box.slice_index for box in run]))
+            for index in midline_slices([box.slice_index for box in run]):
+                box = next(box for box in run if box.slice_index == index)
+                allowed = np.zeros((1, N_GRADES), bool)
+                allowed[0, [int(g) for g in grades[level]]] = True
+                patches = _patches(scale(pixels[index]), [canal_box(view.box_to_view(box.pixels), spacing)],
+                                   [False], config, intensity)
+                parts.append(GradingSamples(Region.CENTRAL_CANAL, patches, allowed, [study.study_uid],
+                                            [(level, Side.NONE)], np.array([abs(index - middle)])))
+    return GradingSamples.concatenate(Region.CENTRAL_CANAL, parts, patch_size)
+
+
+def _patches(image: np.ndarray, boxes: list[tuple[float, float, float, float]], mirror: list[bool],
+             config: GraderConfig, intensity: IntensityChoice) -> np.ndarray:
+    """uint8 context patches (N, 2S, 2S) of view boxes on one scaled view image, as grading cuts them."""
+    crops = standardise_context(cut_crops(torch.from_numpy(image)[None], boxes, 2 * config.crop_size,
+                                          CONTEXT * config.box_enlargement, mirror), intensity.crop)
+    return np.clip(crops[:, 0].numpy() * QUANTISATION, 0, 255).round().astype(np.uint8)
 
 
 def _run_middles(boxes: list[BoxAnnotation]) -> dict[tuple, float]:

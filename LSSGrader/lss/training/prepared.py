@@ -10,19 +10,27 @@ from functools import cache
 from lss.model.vocabulary import Plane, Region
 from lss.nets.grader import GraderConfig
 from lss.preprocess.intensity import IntensityChoice
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL
 from lss.training.annotations import AnnotatedStudy
 from lss.training.detection_data import DetectionImage, detection_images
-from lss.training.grading_data import GradingSamples, grading_samples
+from lss.training.grading_data import GradingSamples, grading_samples, sagittal_canal_samples
+
+GRADER_NAMES = (*(region.value for region in Region), SAGITTAL_CANAL)  # every grader ensemble a bundle can hold
 
 
 @dataclass
 class PreparedStudy:
-    """Detector images per plane and grading samples per region type of one study."""
+    """Detector images per plane, grading samples per region type and sagittal canal samples of one study."""
 
     study_uid: str
     stratum: int
     detection: dict[Plane, list[DetectionImage]]
     grading: dict[Region, GradingSamples]
+    sagittal_canal: GradingSamples
+
+    def samples(self, grader: str) -> GradingSamples:
+        """The samples of one grader (``GRADER_NAMES``: a region type's value, or ``SAGITTAL_CANAL``)."""
+        return self.sagittal_canal if grader == SAGITTAL_CANAL else self.grading[Region(grader)]
 
 
 @contextmanager
@@ -49,6 +57,7 @@ def prepare_study(study: AnnotatedStudy, detector_size: int, grader: GraderConfi
             study.stratum(),
             {plane: detection_images(study, plane, detector_size, method=intensity.image) for plane in Plane},
             {region: grading_samples(study, region, grader, intensity) for region in Region},
+            sagittal_canal_samples(study, grader, intensity),
         )
 
 
@@ -57,6 +66,8 @@ def pooled_images(studies: list[PreparedStudy], plane: Plane, uids: set[str] | N
     return [im for s in studies if uids is None or s.study_uid in uids for im in s.detection[plane]]
 
 
-def pooled_samples(studies: list[PreparedStudy], region: Region, patch_size: int) -> GradingSamples:
-    """Grading samples of one region type from all the studies."""
-    return GradingSamples.concatenate(region, [s.grading[region] for s in studies], patch_size)
+def pooled_samples(studies: list[PreparedStudy], grader: Region | str, patch_size: int) -> GradingSamples:
+    """Grading samples of one grader (a region type, or a name of ``GRADER_NAMES``) from all the studies."""
+    name = grader.value if isinstance(grader, Region) else grader
+    region = Region.CENTRAL_CANAL if name == SAGITTAL_CANAL else Region(name)
+    return GradingSamples.concatenate(region, [s.samples(name) for s in studies], patch_size)

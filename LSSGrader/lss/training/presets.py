@@ -63,9 +63,10 @@ class TrainingPlan:
         return DetectorConfig(class_names=names, backbone=self.detector_backbone, min_size=size,
                               max_size=int(size * 1.2))
 
-    def grader_training_for(self, region: Region) -> GraderTraining:
-        """The grader settings of one region type (its own epoch count when the plan gives one)."""
-        epochs = self.grader_epochs_by_region.get(region.value)
+    def grader_training_for(self, grader: Region | str) -> GraderTraining:
+        """The settings of one grader — a region type, or a grader name such as ``"central_canal_sagittal"`` —
+        with its own epoch count when the plan gives one."""
+        epochs = self.grader_epochs_by_region.get(grader.value if isinstance(grader, Region) else grader)
         return self.grader_training if epochs is None else replace(self.grader_training, epochs=epochs)
 
     def member_split(self, member: int) -> tuple[int, int]:
@@ -86,7 +87,8 @@ def preset(name: str, members: int | None = None, detector_epochs: int | None = 
     if name == "demo":
         plan = TrainingPlan("demo", detector_training=DetectorTraining(epochs=5, images_per_epoch=600,
                                                                        validation_images=200),
-                            grader_epochs_by_region={"central_canal": 8, "lateral_recess": 16},
+                            grader_epochs_by_region={"central_canal": 8, "lateral_recess": 16,
+                                                     "central_canal_sagittal": 6},
                             grader_training=GraderTraining(epochs=14, patience=6, samples_per_epoch=500,
                                                            class_weight_power=0.5, max_slice_offset=1.0),
                             segmenter_epochs=4)

@@ -26,6 +26,7 @@ from lss.nets.detector import detector_from_state
 from lss.nets.grader import grader_from_state
 from lss.nets.segmenter import SegmenterConfig
 from lss.pipeline.reliability import ReliabilitySettings, choose_threshold, reference_statistics
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL
 from lss.preprocess.segmenter_io import predict_network_classes
 from lss.training import distributed
 from lss.training.annotations import AnnotatedStudy, ImportReport
@@ -38,7 +39,7 @@ from lss.training.heldout import (
     sample_statistics,
     summary_line,
 )
-from lss.training.prepared import PreparedStudy, pooled_images, pooled_samples, prepare_study
+from lss.training.prepared import GRADER_NAMES, PreparedStudy, pooled_images, pooled_samples, prepare_study
 from lss.training.presets import TrainingPlan
 from lss.training.segmentation import dice_score, segmentation_samples, train_segmenter
 from lss.training.splits import ensemble_splits, stratified_split
@@ -93,8 +94,9 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     timings["prepare_s"] = time.perf_counter() - started
     detectors, detection_metrics = _train_detectors(pool, heldout, plan, splits[0], device, seed, control, checkpoints,
                                                      timings)
-    graders, grading_metrics, reliability = _train_graders(pool, heldout, plan, splits, device, seed, control,
+    by_name, grading_metrics, reliability = _train_graders(pool, heldout, plan, splits, device, seed, control,
                                                            checkpoints, timings)
+    graders = {Region(name): ensemble for name, ensemble in by_name.items() if name != SAGITTAL_CANAL}
     if not detectors and not graders:
         raise ValueError("no network could be trained: no box lies on a series a detector or grader uses "
                          "(axial T2 for the canal and recesses, any sagittal series — T1, T2, STIR — for the "
@@ -108,7 +110,8 @@ def train_bundle(data: TrainingData, plan: TrainingPlan, out: Path, device_name:
     manifest = _description(data, plan, seed, device, timings, metrics, synthetic,
                             {"reliability": reliability, **(description or {})})
     if distributed.is_main_process():
-        save_bundle(ModelBundle(detectors, graders, segmenter, manifest), Path(out))
+        save_bundle(ModelBundle(detectors, graders, segmenter, manifest, sagittal_canal=by_name.get(SAGITTAL_CANAL)),
+                    Path(out))
     distributed.barrier()
     return manifest
 
@@ -136,40 +139,40 @@ def _train_detectors(pool: list[PreparedStudy], heldout: list[PreparedStudy], pl
 
 def _train_graders(pool: list[PreparedStudy], heldout: list[PreparedStudy], plan: TrainingPlan, splits: list,
                    device: torch.device, seed: int, control: RunControl, checkpoints: Path | None,
-                   timings: dict) -> tuple[dict, dict, dict]:
-    """Grader ensembles per region type, their held-out metrics, and the bundle's ``"reliability"`` entry: the
-    training crops' intensity statistics and the threshold chosen on the held-out keys."""
+                   timings: dict) -> tuple[dict, dict, dict[str, Any]]:
+    """Grader ensembles by name (``GRADER_NAMES``: the region types and the sagittal canal), their held-out
+    metrics, and the bundle's ``"reliability"`` entry: the training crops' intensity statistics and the threshold
+    chosen on the held-out keys."""
     graders, metrics = {}, {}
     reference: dict[str, dict[str, list[float]]] = {}
     scores: list[float] = []
     correct: list[bool] = []
     patch_size = 2 * plan.grader.crop_size
-    for region in Region:
+    for name in GRADER_NAMES:
         clock = time.perf_counter()
-        samples = _selected(pooled_samples(pool, region, patch_size), plan)
+        samples = _selected(pooled_samples(pool, name, patch_size), plan)
         if len(samples) == 0:
             continue
         states = []
         for member in range(plan.members):
             split, run = plan.member_split(member)
             train_ids, val_ids = splits[split]
-            stage = f"grader {region.value} {member + 1}/{plan.members} (split {split + 1}, run {run + 1})"
+            stage = f"grader {name} {member + 1}/{plan.members} (split {split + 1}, run {run + 1})"
             result = train_grader(samples.subset(set(train_ids)), samples.subset(set(val_ids)), plan.grader,
-                                  plan.grader_training_for(region), device, seed + 7919 * member, control, stage,
-                                  _checkpoint(checkpoints, f"grader_{region.value}_m{member}"))
+                                  plan.grader_training_for(name), device, seed + 7919 * member, control, stage,
+                                  _checkpoint(checkpoints, f"grader_{name}_m{member}"))
             states.append(result.state_dict)
-        graders[region] = (plan.grader, states)
-        timings[f"grader_{region.value}_s"] = time.perf_counter() - clock
-        reference[region.value] = reference_statistics(sample_statistics(samples, plan.grader.crop_size))
-        if heldout:
+        graders[name] = (plan.grader, states)
+        timings[f"grader_{name}_s"] = time.perf_counter() - clock
+        reference[name] = reference_statistics(sample_statistics(samples, plan.grader.crop_size))
+        tested = _selected(pooled_samples(heldout, name, patch_size), plan) if heldout else None
+        if tested is not None and len(tested):
             members = [grader_from_state(plan.grader, state, device) for state in states]
-            tested = _selected(pooled_samples(heldout, region, patch_size), plan)
             keys = key_probabilities(members, tested, plan.grader.crop_size)
-            metrics[region.value] = grading_heldout(members, tested, plan.grader.crop_size, keys)
-            region_scores, region_correct = heldout_reliability(keys, tested, plan.grader.crop_size,
-                                                                reference[region.value])
-            scores += region_scores
-            correct += region_correct
+            metrics[name] = grading_heldout(members, tested, plan.grader.crop_size, keys)
+            name_scores, name_correct = heldout_reliability(keys, tested, plan.grader.crop_size, reference[name])
+            scores += name_scores
+            correct += name_correct
     return graders, metrics, _reliability_entry(reference, scores, correct)
 
 
