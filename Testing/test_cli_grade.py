@@ -13,6 +13,7 @@ import SimpleITK as sitk
 from lss.bundle.demo import DEMO_BUNDLE
 from lss.cli.main import main
 from lss.model.findings_io import read_findings
+from lss.report.markdown import finding_phrase
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +71,9 @@ def test_report_has_the_level_table_and_an_impression(outputs):
         assert f"| {level} |" in report
     findings = read_findings(out / "findings.json")
     for finding in findings.findings:
-        if finding.grade.is_dichotomous_positive:
-            assert f"{finding.level.value}: " in report
+        if finding.grade.is_dichotomous_positive:  # a level line when reliable, else named on the "Not reliable" line
+            named = f"{finding.level.value} {finding_phrase(finding)}"
+            assert (f"{finding.level.value}: " if finding.reliable else named) in report
 
 
 def test_heatmaps_are_written_only_for_abnormal_findings(outputs):

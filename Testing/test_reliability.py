@@ -16,6 +16,7 @@ from lss.model.read import StudyReliability
 from lss.model.vocabulary import Grade, Level, Region, Side
 from lss.pipeline.reliability import (
     ANATOMY_NOT_FOUND,
+    DEFAULT_QUANTILE,
     DEFAULT_THRESHOLD,
     NO_SAGITTAL_FACTOR,
     AnatomyCheck,
@@ -130,10 +131,19 @@ def test_the_threshold_is_the_lowest_score_keeping_the_error_within_the_target()
     choice = choose_threshold(scores, correct, max_error=0.25)  # errors at or above: 3/6, 2/5, 1/4
     assert (choice.threshold, choice.keys, choice.kept, choice.error_kept) == (0.3, 6, 4, 0.25)
     assert choose_threshold(scores, correct, max_error=0.0).threshold == 0.5
-    assert choose_threshold(scores, [True] * 6, max_error=0.0).threshold == 0.1
+    assert choose_threshold(scores, [True] * 6, max_error=0.0, quantile=0.0).threshold == 0.1
     none = choose_threshold(scores, [False] * 6)
     assert none.threshold > max(scores) and none.kept == 0
     assert choose_threshold([], []).threshold == DEFAULT_THRESHOLD
+
+
+def test_the_threshold_is_at_least_the_held_out_keys_low_quantile_however_few_errors_they_made():
+    scores = list(np.linspace(0.01, 1.0, 100))
+    choice = choose_threshold(scores, [True] * 100)  # no error at all: the error rule alone would keep everything
+    assert choice.threshold == pytest.approx(float(np.quantile(scores, DEFAULT_QUANTILE)), abs=1e-4)
+    assert choice.kept == 95 and choice.error_kept == 0.0 and "5th percentile" in choice.rule
+    strict = choose_threshold(scores, [k >= 50 for k in range(100)], max_error=0.1)  # the error rule is higher
+    assert strict.threshold == pytest.approx(scores[45]) and strict.error_kept <= 0.1
 
 
 def test_the_threshold_comes_from_the_bundle_or_the_documented_default():

@@ -17,7 +17,8 @@ Held-out phantom studies (a seed no training recipe uses) are graded under sever
 
 The last four perturb the stored pixels of the baseline studies (same anatomy, same ground truth). For each
 condition it prints recall at IoU 0.3 per region type and Gwet's AC1 (4 grades, dichotomous normal/mild vs
-moderate/severe) per region type, with the drop from the baseline. Everything is written to ``--out`` (a
+moderate/severe) per region type, with the drop from the baseline, and the reliability gate at work: the share of
+graded keys presented as reliable and the dichotomous error among those. Everything is written to ``--out`` (a
 temporary folder by default). ``--record FILE`` also writes the figures with the SHA-256 of the bundle's
 ``bundle.json`` (``make demo-model`` records ``Resources/Models/demo/generalisation.json`` this way, and
 ``Testing/test_demo_bundle.py`` holds the bundle to it). Numbers are phantom figures, not clinical evidence.
@@ -152,10 +153,13 @@ def condition_metrics(phantoms: Path, graded: Path, regions: tuple[str, ...] = R
     for region in regions:
         recall = metrics["detection"]["by_region"][region]["0.3"]["recall"] if box_recall else None
         grading = metrics["grading"][region]
+        gate = metrics.get("reliability", {}).get(region, {})
         table[region] = {
             "recall@0.3": recall,
             "ac1_4": (grading["four_grade"] or {}).get("gwet_ac1"),
             "ac1_2": (grading["dichotomous"] or {}).get("gwet_ac1"),
+            "reliable_share": gate.get("coverage"),
+            "error_reliable": (gate.get("dichotomous_error") or {}).get("reliable"),
         }
     return table
 
@@ -163,14 +167,14 @@ def condition_metrics(phantoms: Path, graded: Path, regions: tuple[str, ...] = R
 def print_table(results: dict[str, dict[str, dict[str, float | None]]], baseline: str) -> None:
     """One line per condition × region with the drop from the baseline condition."""
     print(f"\n| condition | region | recall@0.3 | AC1 4-grade | AC1 dichotomous | drop vs {baseline} "
-          "(recall / AC1-4 / AC1-2) |")
-    print("|---|---|---|---|---|---|")
+          "(recall / AC1-4 / AC1-2) | reliable share | dichotomous error of the reliable |")
+    print("|---|---|---|---|---|---|---|---|")
     for condition, table in results.items():
         for region, row in table.items():
             base = results[baseline][region]
             drops = " / ".join(_drop(base[name], row[name]) for name in ("recall@0.3", "ac1_4", "ac1_2"))
             print(f"| {condition} | {region} | {_fmt(row['recall@0.3'])} | {_fmt(row['ac1_4'])} | "
-                  f"{_fmt(row['ac1_2'])} | {drops} |")
+                  f"{_fmt(row['ac1_2'])} | {drops} | {_fmt(row['reliable_share'])} | {_fmt(row['error_reliable'])} |")
 
 
 def _fmt(value: float | None) -> str:

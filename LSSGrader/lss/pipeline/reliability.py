@@ -17,11 +17,14 @@ A finding's reliability is the product of four factors, each in [0, 1] (1 = noth
   narrowed, see ``lss.phantom.morphometry``), else not found — a 2-cm field of view of another organ is no spine.
 
 A finding is *reliable* when its reliability is at least the threshold. The threshold is chosen at training time
-on held-out keys (``choose_threshold``) and recorded in bundle.json under ``"reliability"``
-(``ReliabilitySettings.to_dict``); a bundle without it uses ``DEFAULT_THRESHOLD``. The study's reliability is 0
-when its anatomy was not found, else the anatomy factor times the mean reliability of its findings. Where the
-anatomy was not found every finding is unreliable and the study is *not assessed* (``lss grade`` exit 4): its
-findings stay in findings.json, each marked ``reliable: false``, for inspection only.
+on held-out keys (``choose_threshold``: the lowest keeping their dichotomous error within ``DEFAULT_MAX_ERROR``,
+and at least their ``DEFAULT_QUANTILE`` quantile, so that findings less reliable than 95 % of what the bundle was
+tested on are not presented as reliable even when the held-out keys made almost no errors) and recorded in
+bundle.json under ``"reliability"`` (``ReliabilitySettings.to_dict``); a bundle without it uses
+``DEFAULT_THRESHOLD``. The study's reliability is 0 when its anatomy was not found, else the anatomy factor times
+the mean reliability of its findings. Where the anatomy was not found every finding is unreliable and the study is
+*not assessed* (``lss grade`` exit 4): its findings stay in findings.json, each marked ``reliable: false``, for
+inspection only.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, SAGITTAL_ONLY, graded_
 
 DEFAULT_THRESHOLD = 0.15  # for bundles trained before reliability was recorded
 DEFAULT_MAX_ERROR = 0.1  # dichotomous error allowed among held-out keys at or above the chosen threshold
+DEFAULT_QUANTILE = 0.05  # the threshold is at least this quantile of the held-out keys' reliability
 MIN_LUMBAR_DISCS = 3
 MAX_TILT_DEG = 50.0
 VIOLATION_PENALTY = 0.25
@@ -198,20 +202,27 @@ def finding_reliability(finding: Finding, statistics: np.ndarray | None, setting
                              settings.reference.get(grader), anatomy_factor)
 
 
-def choose_threshold(scores: Sequence[float], correct: Sequence[bool],
-                     max_error: float = DEFAULT_MAX_ERROR) -> ThresholdChoice:
+def choose_threshold(scores: Sequence[float], correct: Sequence[bool], max_error: float = DEFAULT_MAX_ERROR,
+                     quantile: float = DEFAULT_QUANTILE) -> ThresholdChoice:
     """The lowest reliability at which the held-out keys at or above it have a dichotomous error of at most
-    ``max_error``; above every score (nothing reliable) when no threshold reaches it; the default without keys."""
+    ``max_error`` — but at least the held-out keys' ``quantile`` (a finding less reliable than nearly all held-out
+    keys lies outside what the bundle was tested on, however few errors the held-out keys made); above every score
+    (nothing reliable) when no threshold reaches the error; the default without keys."""
     values = np.asarray(scores, dtype=np.float64)
     right = np.asarray(correct, dtype=bool)
-    rule = f"lowest held-out reliability keeping the dichotomous error of the keys at or above it <= {max_error:g}"
+    rule = (f"lowest held-out reliability keeping the dichotomous error of the keys at or above it <= {max_error:g}, "
+            f"and at least the held-out keys' {100 * quantile:g}th percentile")
     if values.size == 0:
         return ThresholdChoice(DEFAULT_THRESHOLD, "default threshold (no held-out keys)", 0, 0, None)
+    floor = float(np.quantile(values, quantile)) if quantile > 0 else 0.0
     for threshold in np.unique(values):
         kept = values >= threshold
         error = float(1.0 - right[kept].mean())
         if error <= max_error:
-            return ThresholdChoice(float(threshold), rule, int(values.size), int(kept.sum()), round(error, 4))
+            chosen = max(float(threshold), round(floor, 4))
+            kept = values >= chosen
+            error = float(1.0 - right[kept].mean()) if kept.any() else 0.0
+            return ThresholdChoice(chosen, rule, int(values.size), int(kept.sum()), round(error, 4))
     return ThresholdChoice(float(min(1.0, values.max() + 1e-4)), rule + " (none did: nothing reliable)",
                            int(values.size), 0, None)
 
