@@ -12,6 +12,7 @@ from lss.model.read import ModelRecord
 from lss.model.vocabulary import Plane, Region
 from lss.nets.detector import DetectorConfig, detector_from_state
 from lss.nets.grader import GraderConfig, GradingCNN, grader_from_state
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL
 
 StateDict = dict[str, torch.Tensor]
 
@@ -60,6 +61,14 @@ class ModelBundle:
         """Every ensemble member grading ``region``, weights loaded, in eval mode."""
         config, states = self.graders[region]
         return [grader_from_state(config, state, device) for state in states]
+
+    def ensemble(self, name: str) -> tuple[GraderConfig, list[StateDict]]:
+        """The grader ensemble of that name (``lss.preprocess.sagittal_canal.grader_name``); KeyError without it."""
+        if name == SAGITTAL_CANAL:
+            if self.sagittal_canal is None:
+                raise KeyError(name)
+            return self.sagittal_canal
+        return self.graders[Region(name)]
 
     def sagittal_canal_members(self, device: torch.device | str = "cpu") -> list[GradingCNN]:
         """Every member of the sagittal central-canal ensemble (none when the bundle has none)."""

@@ -40,7 +40,7 @@ from lss.model.findings import Box, Finding, FindingKey
 from lss.model.read import StudyReliability
 from lss.model.vocabulary import Region
 from lss.pipeline.spine_levels import SpineLevels, implausible_gap
-from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, SAGITTAL_ONLY, graded_on
+from lss.preprocess.sagittal_canal import finding_grader
 
 DEFAULT_THRESHOLD = 0.15  # for bundles trained before reliability was recorded
 DEFAULT_MAX_ERROR = 0.1  # dichotomous error allowed among held-out keys at or above the chosen threshold
@@ -197,9 +197,8 @@ def finding_reliability(finding: Finding, statistics: np.ndarray | None, setting
                         anatomy_factor: float) -> float:
     """``reliability_score`` of one finding: its probabilities, SD, detection score and crop statistics against
     the bundle's reference for the grader that graded it (its region type, or the sagittal canal ensemble)."""
-    grader = SAGITTAL_CANAL if graded_on(finding) == SAGITTAL_ONLY else finding.region.value
     return reliability_score(finding.probabilities, finding.uncertainty, finding.detection_score, statistics,
-                             settings.reference.get(grader), anatomy_factor)
+                             settings.reference.get(finding_grader(finding)), anatomy_factor)
 
 
 def choose_threshold(scores: Sequence[float], correct: Sequence[bool], max_error: float = DEFAULT_MAX_ERROR,
@@ -221,7 +220,7 @@ def choose_threshold(scores: Sequence[float], correct: Sequence[bool], max_error
         if error <= max_error:
             chosen = max(float(threshold), round(floor, 4))
             kept = values >= chosen
-            error = float(1.0 - right[kept].mean()) if kept.any() else 0.0
+            error = float(1.0 - right[kept].mean())
             return ThresholdChoice(chosen, rule, int(values.size), int(kept.sum()), round(error, 4))
     return ThresholdChoice(float(min(1.0, values.max() + 1e-4)), rule + " (none did: nothing reliable)",
                            int(values.size), 0, None)

@@ -56,12 +56,12 @@ from lss.pipeline.reliability import (
 )
 from lss.pipeline.result import GradingInputError, GradingOptions
 from lss.pipeline.sacral_anchor import split_sagittal
-from lss.pipeline.sagittal_canal import canal_placements, grader_name, uncovered_levels
+from lss.pipeline.sagittal_canal import canal_placements, uncovered_levels
 from lss.pipeline.spine_levels import SpineLevels, axial_slice_levels, foramen_place, label_discs
 from lss.pipeline.stacks import detector_stacks, grades_foramina
 from lss.preprocess.detector_classes import AXIAL_CLASS_KEYS
 from lss.preprocess.intensity import IntensityChoice
-from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, SAGITTAL_CANAL_ROLE, SAGITTAL_ONLY_NOTE
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, SAGITTAL_CANAL_ROLE, SAGITTAL_ONLY_NOTE, grader_name
 from lss.preprocess.stack_view import ViewStack, view_stack
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ def _explain(grades: list[SliceGrade], summary: list[Finding], graded: dict[tupl
         mine = [g for g in chosen if grader_name(g.key[1], g.detection.stack.stack.plane) == name]
         if not mine:
             continue
-        config = bundle.sagittal_canal[0] if name == SAGITTAL_CANAL else bundle.graders[Region(name)][0]
+        config, _ = bundle.ensemble(name)
         targets = torch.tensor([wanted[g.key] for g in mine])
         attributions = integrated_gradients(members[name], torch.stack([g.crop for g in mine]), targets,
                                             options.ig_steps)

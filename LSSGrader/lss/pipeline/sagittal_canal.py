@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from lss.model.findings import FindingKey
-from lss.model.vocabulary import Level, Plane, Region, Side
+from lss.model.vocabulary import Level, Region, Side
 from lss.pipeline.detection import Detection
 from lss.pipeline.spine_levels import SpineLevels, nearest_disc
 from lss.preprocess.detector_classes import AXIAL_CLASSES, DISC
-from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, canal_box, midline_slices, view_spacing
+from lss.preprocess.sagittal_canal import canal_box, midline_slices, view_spacing
 
 DISC_REACH = 0.4  # a disc box belongs to the nearest labelled disc within this share of the local disc spacing
 CANAL_CLASS = AXIAL_CLASSES[0]  # "central_canal"
@@ -51,8 +51,3 @@ def canal_placements(detections: list[Detection], levels: SpineLevels,
             placed.append(((level, Region.CENTRAL_CANAL, Side.NONE),
                            Detection(disc.stack, index, CANAL_CLASS, canal_box(disc.box_view, spacing), disc.score)))
     return placed
-
-
-def grader_name(region: Region, plane: Plane) -> str:
-    """The bundle's name of the ensemble that grades ``region`` on images of ``plane``."""
-    return SAGITTAL_CANAL if region is Region.CENTRAL_CANAL and plane is Plane.SAGITTAL else region.value

@@ -21,6 +21,7 @@ import numpy as np
 
 from lss.model.findings import Finding
 from lss.model.geometry import StackGeometry
+from lss.model.vocabulary import Plane, Region
 from lss.preprocess.canonical import CanonicalView
 
 ViewBox = tuple[float, float, float, float]
@@ -64,3 +65,19 @@ def graded_on(finding: Finding) -> str:
     """``SAGITTAL_ONLY`` for a central canal graded on the mid-sagittal T2 (its note is ``SAGITTAL_ONLY_NOTE``),
     else the plane its region type is graded on ("axial" or "sagittal")."""
     return SAGITTAL_ONLY if finding.note == SAGITTAL_ONLY_NOTE else finding.region.plane.value
+
+
+def grader_name(region: Region, plane: Plane) -> str:
+    """The bundle's name of the ensemble that grades ``region`` on images of ``plane``: ``SAGITTAL_CANAL`` for the
+    central canal on sagittal images, else the region type's value."""
+    return SAGITTAL_CANAL if region is Region.CENTRAL_CANAL and plane is Plane.SAGITTAL else region.value
+
+
+def grader_region(name: str) -> Region:
+    """The region type an ensemble of that name grades (the inverse of ``grader_name``)."""
+    return Region.CENTRAL_CANAL if name == SAGITTAL_CANAL else Region(name)
+
+
+def finding_grader(finding: Finding) -> str:
+    """The name of the ensemble that graded a finding (``SAGITTAL_CANAL`` for a sagittal-only one)."""
+    return grader_name(finding.region, Plane.SAGITTAL if graded_on(finding) == SAGITTAL_ONLY else Plane.AXIAL)

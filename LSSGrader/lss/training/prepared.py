@@ -10,7 +10,7 @@ from functools import cache
 from lss.model.vocabulary import Plane, Region
 from lss.nets.grader import GraderConfig
 from lss.preprocess.intensity import IntensityChoice
-from lss.preprocess.sagittal_canal import SAGITTAL_CANAL
+from lss.preprocess.sagittal_canal import SAGITTAL_CANAL, grader_region
 from lss.training.annotations import AnnotatedStudy
 from lss.training.detection_data import DetectionImage, detection_images
 from lss.training.grading_data import GradingSamples, grading_samples, sagittal_canal_samples
@@ -69,5 +69,4 @@ def pooled_images(studies: list[PreparedStudy], plane: Plane, uids: set[str] | N
 def pooled_samples(studies: list[PreparedStudy], grader: Region | str, patch_size: int) -> GradingSamples:
     """Grading samples of one grader (a region type, or a name of ``GRADER_NAMES``) from all the studies."""
     name = grader.value if isinstance(grader, Region) else grader
-    region = Region.CENTRAL_CANAL if name == SAGITTAL_CANAL else Region(name)
-    return GradingSamples.concatenate(region, [s.samples(name) for s in studies], patch_size)
+    return GradingSamples.concatenate(grader_region(name), [s.samples(name) for s in studies], patch_size)
